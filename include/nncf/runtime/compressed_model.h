@@ -1,0 +1,95 @@
+#pragma once
+
+// CompressedModel: an IR graph executed as a trainable torch::nn::Module.
+//
+// It holds the user's parameters and buffers under their original dotted names (a module tree is
+// rebuilt from the names, so `named_parameters()` and state dicts look like the user's model),
+// runs each node as one boxed call through the c10 dispatcher, frees every value after its last
+// use, and feeds `is_training()` into the graph's `training` input. Autograd, dtypes and devices
+// come from LibTorch; nothing is re-implemented.
+//
+// Compression modules are inserted at three kinds of points (see InsertionPoint); each inserted
+// module is registered as a submodule under `nncf_hooks.<name>` so its parameters train with the
+// model and appear in state dicts.
+
+#include <c10/core/TensorOptions.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/pimpl.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nncf/ir/graph.h"
+
+namespace nncf::runtime {
+
+/// Where an inserted module runs.
+struct InsertionPoint {
+  enum class Kind {
+    PreOp,        ///< on argument `port` of node `target` (only that use sees the result)
+    PostOp,       ///< on output `port` of node `target` (every use sees the result)
+    WeightPreOp,  ///< on parameter/buffer input `target`, once per forward, before every use
+  };
+  Kind kind = Kind::PostOp;
+  std::string target;  ///< node scope (PreOp/PostOp) or parameter name (WeightPreOp)
+  size_t port = 0;
+
+  static InsertionPoint pre_op(std::string scope, size_t port) { return {Kind::PreOp, std::move(scope), port}; }
+  static InsertionPoint post_op(std::string scope, size_t port = 0) { return {Kind::PostOp, std::move(scope), port}; }
+  static InsertionPoint weight(std::string param) { return {Kind::WeightPreOp, std::move(param), 0}; }
+};
+std::string to_string(const InsertionPoint& p);
+
+/// A module inserted into the graph: `module.forward(Tensor) -> Tensor`.
+struct Hook {
+  InsertionPoint point;
+  std::string name;        ///< unique; the submodule name under `nncf_hooks`
+  torch::nn::AnyModule module;
+  int priority = 0;        ///< hooks on one point run in ascending priority (stable)
+};
+
+class CompressedModelImpl : public torch::nn::Module {
+ public:
+  /// `tensors` maps every Parameter/Buffer input of `graph` by name to its tensor; the tensors are
+  /// registered as they are (shared with the caller, not copied). Throws c10::Error naming any
+  /// input without a tensor, any tensor without an input, and any node whose operator cannot be
+  /// found in the dispatcher.
+  CompressedModelImpl(ir::Graph graph, const std::map<std::string, torch::Tensor>& tensors);
+
+  /// Runs the graph on the Data inputs, in order. Returns the single graph output (a tuple when
+  /// the graph has several).
+  c10::IValue forward(std::vector<c10::IValue> inputs);
+  /// Convenience for one tensor in, one tensor out.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  /// Inserts `module` at `point`. Throws c10::Error if the point does not exist (naming it) or
+  /// the name is taken. The step list is recompiled.
+  void insert(const InsertionPoint& point, torch::nn::AnyModule module, const std::string& name,
+              int priority = 0);
+  /// Removes an inserted module by name.
+  void remove(const std::string& name);
+  const std::vector<Hook>& hooks() const { return hooks_; }
+
+  const ir::Graph& graph() const { return graph_; }
+  /// A parameter or buffer by its dotted name (undefined tensor if absent).
+  torch::Tensor tensor(const std::string& name) const;
+
+  void pretty_print(std::ostream& stream) const override;
+
+ private:
+  struct Program;  // compiled step list (compressed_model.cpp)
+  void compile();
+
+  ir::Graph graph_;
+  std::vector<Hook> hooks_;
+  std::shared_ptr<torch::nn::Module> hook_root_;
+  std::vector<std::string> tensor_names_;  // graph Parameter/Buffer inputs, in graph input order
+  std::shared_ptr<Program> program_;
+};
+
+TORCH_MODULE(CompressedModel);
+
+}  // namespace nncf::runtime

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package nncf-cpp needs to build, test and run its samples.
+# Idempotent: packages already present are left alone. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache git pkg-config
+  # LibTorch and what its CMake config / c10d headers need
+  libtorch-dev libgloo-dev
+  # ONNX protobuf classes for export
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  # config parsing, tests, benchmarks
+  nlohmann-json3-dev googletest libgtest-dev libgmock-dev
+  # Debian's LibTorch otherwise runs on the reference BLAS (about 18x slower matmul)
+  libopenblas0-pthread
+  # real data for the main job
+  dataset-fashion-mnist
+  # test oracles: TorchScript models from torchvision, ONNX Runtime through Node.js
+  python3 python3-torch python3-torchvision
+)
+# Node.js runs ONNX Runtime (npm's onnxruntime-node) in tests; a machine that already has node and
+# npm from elsewhere keeps them (Debian's npm conflicts with a newer one).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all Debian packages present"
+fi

@@ -1,0 +1,2 @@
+// placeholder: implemented in a following commit
+int main() { return 0; }
