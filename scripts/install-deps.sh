@@ -11,7 +11,7 @@ packages=(
   # ONNX protobuf classes for export
   libonnx-dev libprotobuf-dev protobuf-compiler
   # config parsing, tests, benchmarks
-  nlohmann-json3-dev googletest libgtest-dev libgmock-dev
+  nlohmann-json3-dev zlib1g-dev googletest libgtest-dev libgmock-dev
   # Debian's LibTorch otherwise runs on the reference BLAS (about 18x slower matmul)
   libopenblas0-pthread
   # real data for the main job

@@ -1,1 +1,168 @@
-// placeholder: implemented in a following commit
+// Capture entry points: prepare the trace inputs, run the three traces (Note [Three traces] in
+// generalize.cpp) while keeping the model's state untouched, and hand the result to the IR.
+
+#include <ATen/core/Generator.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include <fstream>
+
+#include "internal.h"
+#include "nncf/ir/printer.h"
+#include "nncf/passes/pipeline.h"
+
+namespace nncf::capture {
+namespace {
+using detail::ModelAccess;
+
+// Restores what tracing changes: buffers (train-mode BatchNorm moves its running statistics),
+// the train/eval mode, and the CPU random generator (dropout draws from it).
+class StateGuard {
+ public:
+  explicit StateGuard(const ModelAccess& model) : model_(model) {
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, t] : model.buffers) saved_.push_back(t.clone());
+    rng_ = at::detail::getDefaultCPUGenerator().get_state();
+  }
+  void restore_buffers() {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < saved_.size(); ++i) model_.buffers[i].second.copy_(saved_[i]);
+  }
+  ~StateGuard() {
+    restore_buffers();
+    model_.set_training(model_.training);
+    at::detail::getDefaultCPUGenerator().set_state(rng_);
+  }
+
+ private:
+  const ModelAccess& model_;
+  std::vector<at::Tensor> saved_;
+  at::Tensor rng_;
+};
+
+// `x` with its rows repeated (or cut) to `batch` rows.
+at::Tensor with_batch(const at::Tensor& x, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  at::Tensor rows = at::arange(batch, at::kLong).remainder(x.size(0));
+  return x.index_select(0, rows);
+}
+
+std::vector<std::string> input_names(const std::vector<at::Tensor>& examples, const CaptureOptions& options) {
+  if (!options.input_names.empty()) {
+    TORCH_CHECK(options.input_names.size() == examples.size(), "capture: ", options.input_names.size(),
+                " input names given for ", examples.size(), " example inputs");
+    return options.input_names;
+  }
+  if (examples.size() == 1) return {"x"};
+  std::vector<std::string> names;
+  for (size_t i = 0; i < examples.size(); ++i) names.push_back("x" + std::to_string(i));
+  return names;
+}
+
+Captured capture_impl(const ModelAccess& model, const Forward& forward, const std::vector<at::Tensor>& examples,
+                      const CaptureOptions& options) {
+  TORCH_CHECK(!examples.empty(), "capture: at least one example input is needed");
+  for (size_t i = 0; i < examples.size(); ++i) {
+    TORCH_CHECK(examples[i].defined() && examples[i].dim() >= 1, "capture: example input ", i,
+                " must be a tensor whose dim 0 is the batch");
+    TORCH_CHECK(examples[i].size(0) >= 1, "capture: example input ", i, " has an empty batch");
+  }
+  TORCH_CHECK(options.batch_a > 1 && options.batch_b > 1 && options.batch_a != options.batch_b,
+              "capture: the trace batch sizes must be different and greater than 1, got ", options.batch_a,
+              " and ", options.batch_b);
+  const std::vector<std::string> names = input_names(examples, options);
+  auto batch_of = [&](int64_t b) {
+    std::vector<at::Tensor> xs;
+    for (const auto& x : examples) xs.push_back(with_batch(x, b));
+    return xs;
+  };
+
+  detail::Trace a, b, eval;
+  {
+    StateGuard guard(model);
+    model.set_training(true);
+    a = detail::trace_once(forward, batch_of(options.batch_a), names, model);
+    guard.restore_buffers();
+    b = detail::trace_once(forward, batch_of(options.batch_b), names, model);
+    guard.restore_buffers();
+    model.set_training(false);
+    eval = detail::trace_once(forward, batch_of(options.batch_a), names, model);
+  }
+  for (const detail::Trace* t : {&a, &b, &eval}) detail::reject_data_dependence(*t->graph, t->warnings);
+  detail::generalize(*a.graph, *b.graph, *eval.graph, options.batch_a, options.batch_b, examples.size());
+  // Out-of-place forms where alias analysis proves nothing else sees the mutation; what is left
+  // in place (the num_batches_tracked update) writes a buffer, as in the original model.
+  torch::jit::RemoveTensorMutation(a.graph);
+  torch::jit::EliminateDeadCode(a.graph);
+
+  detail::NamedTensors constants;
+  Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants), {}};
+  passes::canonicalize_captured(result.graph);
+  ir::verify(result.graph);
+  for (const auto& group : {model.parameters, model.buffers, constants}) {
+    for (const auto& [name, t] : group) result.tensors.emplace(name, t);
+  }
+  return result;
+}
+
+}  // namespace
+
+namespace detail {
+
+void reject_data_dependence(const torch::jit::Graph& graph, const std::vector<std::string>& warnings) {
+  static const std::vector<std::string> readers = {"aten::item", "aten::_local_scalar_dense", "aten::is_nonzero",
+                                                   "aten::equal", "aten::allclose"};
+  for (const torch::jit::Node* n : graph.nodes()) {
+    const std::string kind = n->kind().toQualString();
+    for (const auto& r : readers) {
+      TORCH_CHECK(kind != r, "capture: ", describe(n), " reads a tensor's value into a C++ number; control ",
+                  "flow or constants computed from it would be frozen into the graph (data-dependent ",
+                  "control flow cannot be captured by tracing)");
+    }
+  }
+  for (const auto& w : warnings) {
+    TORCH_CHECK(w.find("might cause the trace to be incorrect") == std::string::npos,
+                "capture: the tracer cannot follow the model: ", w);
+  }
+}
+
+}  // namespace detail
+
+Captured capture(torch::nn::Module& module, const Forward& forward, const std::vector<torch::Tensor>& example_inputs,
+                 const CaptureOptions& options) {
+  ModelAccess model;
+  for (const auto& p : module.named_parameters()) model.parameters.emplace_back(p.key(), p.value());
+  for (const auto& b : module.named_buffers()) model.buffers.emplace_back(b.key(), b.value());
+  model.training = module.is_training();
+  model.set_training = [&module](bool t) { module.train(t); };
+  return capture_impl(model, forward, example_inputs, options);
+}
+
+Captured capture_torchscript(torch::jit::Module& module, const std::vector<torch::Tensor>& example_inputs,
+                             const CaptureOptions& options) {
+  ModelAccess model;
+  for (const auto& p : module.named_parameters()) model.parameters.emplace_back(p.name, p.value);
+  for (const auto& b : module.named_buffers()) model.buffers.emplace_back(b.name, b.value);
+  model.training = module.is_training();
+  model.set_training = [&module](bool t) { module.train(t); };
+  Forward forward = [&module](const std::vector<c10::IValue>& in) { return module.forward(in); };
+  return capture_impl(model, forward, example_inputs, options);
+}
+
+Captured capture_torchscript_file(const std::string& path, const std::vector<torch::Tensor>& example_inputs,
+                                  const CaptureOptions& options) {
+  TORCH_CHECK(std::ifstream(path).good(), "capture: cannot open TorchScript file '", path, "'");
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path);
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, "capture: '", path, "' is not a TorchScript file LibTorch can load: ", e.what_without_backtrace());
+  }
+  return capture_torchscript(module, example_inputs, options);
+}
+
+}  // namespace nncf::capture

@@ -1,1 +1,240 @@
-// placeholder: implemented in a following commit
+// Merges three traces of one model into a graph that is right for every batch size and for both
+// train and eval mode. Note [Three traces]: the LibTorch tracer records C++ integers (a batch size
+// read with `x.size(0)`) and mode flags (`batch_norm(..., training=true)`) as constants. Tracing at
+// two batch sizes tells the batch-dependent integers apart; tracing in eval mode tells the mode
+// flags apart. Anything else that differs means the trace is not the model's computation in
+// general, and capture refuses instead of returning a graph that is silently wrong.
+
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "internal.h"
+
+namespace nncf::capture::detail {
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+// The argument position of the `training` flag in ops whose behaviour follows the mode.
+int training_arg(c10::Symbol kind) {
+  static const std::unordered_map<std::string, int> positions = {
+      {"aten::batch_norm", 5},         {"aten::native_batch_norm", 5}, {"aten::dropout", 2},
+      {"aten::dropout_", 2},           {"aten::feature_dropout", 2},   {"aten::feature_dropout_", 2},
+      {"aten::alpha_dropout", 2},      {"aten::alpha_dropout_", 2},    {"aten::feature_alpha_dropout", 2},
+      {"aten::feature_alpha_dropout_", 2}, {"aten::rrelu", 4},
+  };
+  auto it = positions.find(kind.toQualString());
+  return it == positions.end() ? -1 : it->second;
+}
+
+bool ivalues_equal(const c10::IValue& a, const c10::IValue& b) {
+  if (a.isTensor() && b.isTensor()) {
+    const at::Tensor& x = a.toTensor();
+    const at::Tensor& y = b.toTensor();
+    return x.scalar_type() == y.scalar_type() && x.sizes().equals(y.sizes()) && at::equal(x, y);
+  }
+  if (a.isTensor() != b.isTensor()) return false;
+  return a == b;
+}
+
+std::string show(const c10::IValue& v) {
+  std::ostringstream os;
+  if (v.isTensor()) {
+    os << "a tensor of shape " << v.toTensor().sizes();
+  } else {
+    os << v;
+  }
+  return os.str();
+}
+
+// Where a value sits: (position of the producing node, output index), or (-1, input index).
+using Position = std::pair<int64_t, size_t>;
+
+struct Indexed {
+  std::vector<Node*> nodes;
+  std::unordered_map<const Value*, Position> position;
+};
+
+Indexed index_nodes(const Graph& g, const std::unordered_set<const Node*>& skip = {}) {
+  Indexed ix;
+  for (size_t i = 0; i < g.inputs().size(); ++i) ix.position[g.inputs()[i]] = {-1, i};
+  for (Node* n : g.nodes()) {
+    if (skip.count(n)) continue;
+    for (size_t k = 0; k < n->outputs().size(); ++k) {
+      ix.position[n->outputs()[k]] = {static_cast<int64_t>(ix.nodes.size()), k};
+    }
+    ix.nodes.push_back(n);
+  }
+  return ix;
+}
+
+// The first user of a constant, for messages: constants themselves mean nothing to a user.
+const Node* consumer(const Node* constant) {
+  const Value* out = constant->output();
+  return out->uses().empty() ? constant : out->uses()[0].user;
+}
+
+struct ConstantDiff {
+  Node* node;  // the prim::Constant in the first graph
+  c10::IValue a;
+  c10::IValue b;
+};
+
+// Walks both graphs in lockstep; returns the constants whose values differ. Any structural
+// difference throws, describing where the graphs part ways and why (`what` names the two runs).
+std::vector<ConstantDiff> compare(const Graph& ga, const Indexed& a, const Graph& gb, const Indexed& b,
+                                  const std::string& what) {
+  auto fail = [&](const Node* n, const std::string& why) {
+    TORCH_CHECK(false, "capture: the model computes different things ", what, ": ", why, " at ",
+                describe(n), ". Its forward has control flow or shapes that depend on the ",
+                "input's values or on the mode; such a model cannot be captured by tracing.");
+  };
+  const size_t common = std::min(a.nodes.size(), b.nodes.size());
+  std::vector<ConstantDiff> diffs;
+  for (size_t i = 0; i < common; ++i) {
+    Node* na = a.nodes[i];
+    const Node* nb = b.nodes[i];
+    if (na->kind() != nb->kind()) {
+      fail(na, std::string("one run calls ") + na->kind().toQualString() + ", the other " +
+                   nb->kind().toQualString());
+    }
+    if (na->inputs().size() != nb->inputs().size() || na->outputs().size() != nb->outputs().size()) {
+      fail(na, "the op is called with a different number of arguments");
+    }
+    for (size_t k = 0; k < na->inputs().size(); ++k) {
+      if (a.position.at(na->inputs()[k]) != b.position.at(nb->inputs()[k])) {
+        fail(na, "argument " + std::to_string(k) + " comes from a different place");
+      }
+    }
+    if (na->kind() == c10::prim::Constant) {
+      c10::IValue va = *torch::jit::toIValue(na->output());
+      c10::IValue vb = *torch::jit::toIValue(nb->output());
+      if (!ivalues_equal(va, vb)) diffs.push_back({na, va, vb});
+    }
+  }
+  if (a.nodes.size() != b.nodes.size()) {
+    const Node* at_node = common < a.nodes.size() ? a.nodes[common] : b.nodes[common];
+    fail(at_node, "one run records " + std::to_string(a.nodes.size()) + " ops, the other " +
+                      std::to_string(b.nodes.size()) + "; they part ways");
+  }
+  TORCH_CHECK(ga.outputs().size() == gb.outputs().size(), "capture: the number of outputs differs ", what);
+  for (size_t k = 0; k < ga.outputs().size(); ++k) {
+    TORCH_CHECK(a.position.at(ga.outputs()[k]) == b.position.at(gb.outputs()[k]),
+                "capture: output ", k, " comes from different ops ", what);
+  }
+  return diffs;
+}
+
+// The `num_batches_tracked += 1` of BatchNorm in train mode: an in-place add on a buffer input,
+// plus the constants only it uses. The eval trace has none of these.
+std::unordered_set<const Node*> buffer_updates(const Graph& g, size_t num_data_inputs,
+                                               std::vector<Node*>& updates) {
+  std::unordered_set<const Node*> skip;
+  std::vector<Node*> nodes(g.nodes().begin(), g.nodes().end());
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    Node* n = *it;
+    const bool is_update = n->kind() == c10::aten::add_ && n->inputs().size() == 3 &&
+                           n->input(0)->node()->kind() == c10::prim::Param &&
+                           n->input(0)->offset() >= num_data_inputs && n->output()->uses().empty();
+    if (is_update) {
+      skip.insert(n);
+      updates.push_back(n);
+      continue;
+    }
+    if (n->kind() == c10::prim::Constant && !n->output()->uses().empty()) {
+      bool only_updates = true;
+      for (const auto& use : n->output()->uses()) only_updates = only_updates && skip.count(use.user);
+      if (only_updates) skip.insert(n);
+    }
+  }
+  return skip;
+}
+
+}  // namespace
+
+std::string describe(const Node* node) {
+  std::ostringstream os;
+  os << node->kind().toQualString();
+  // The nearest earlier op that uses a named parameter locates the node for a user who knows the
+  // model by its module names.
+  for (const Node* p = node; p->kind() != c10::prim::Param; p = p->prev()) {
+    for (const Value* in : p->inputs()) {
+      if (in->node()->kind() == c10::prim::Param && in->hasDebugName() && in->debugName().find('.') != std::string::npos) {
+        os << (p == node ? " using " : " after the op using ") << in->debugName();
+        return os.str();
+      }
+    }
+    if (p->prev() == nullptr) break;
+  }
+  os << " (before any parameter is used)";
+  return os.str();
+}
+
+void generalize(Graph& a, const Graph& b, const Graph& eval, int64_t batch_a, int64_t batch_b,
+                size_t num_data_inputs) {
+  const std::string batch_runs =
+      "at batch size " + std::to_string(batch_a) + " and at batch size " + std::to_string(batch_b);
+  Indexed ia = index_nodes(a);
+  std::vector<ConstantDiff> batch_diffs = compare(a, ia, b, index_nodes(b), batch_runs);
+
+  std::vector<Node*> updates;
+  std::unordered_set<const Node*> skip = buffer_updates(a, num_data_inputs, updates);
+  std::vector<ConstantDiff> mode_diffs = compare(a, index_nodes(a, skip), eval, index_nodes(eval), "in train and in eval mode");
+
+  // Batch-dependent integers -> aten::size(x, 0) (times a factor).
+  Value* x = a.inputs().at(0);
+  Value* batch = nullptr;
+  std::unordered_map<int64_t, Value*> scaled;
+  for (const ConstantDiff& d : batch_diffs) {
+    const bool ints = d.a.isInt() && d.b.isInt();
+    const int64_t factor = ints ? d.a.toInt() / batch_a : 0;
+    TORCH_CHECK(ints && factor != 0 && d.a.toInt() == factor * batch_a && d.b.toInt() == factor * batch_b,
+                "capture: ", describe(consumer(d.node)), " takes a constant that changes with the batch size in ",
+                "a way that cannot be expressed through it: ", show(d.a), " at batch size ", batch_a, ", ",
+                show(d.b), " at batch size ", batch_b);
+    if (batch == nullptr) {
+      torch::jit::WithInsertPoint guard(*a.nodes().begin());
+      batch = a.insert(c10::aten::size, {x, 0});
+    }
+    Value*& v = scaled[factor];
+    if (v == nullptr) {
+      if (factor == 1) {
+        v = batch;
+      } else {
+        torch::jit::WithInsertPoint guard(batch->node()->next());
+        v = a.insert(c10::aten::mul, {batch, factor});
+      }
+    }
+    d.node->output()->replaceAllUsesWith(v);
+  }
+
+  // Mode flags -> the `training` input.
+  Value* training = a.insertInput(num_data_inputs, "training");
+  training->setType(c10::BoolType::get());
+  for (const ConstantDiff& d : mode_diffs) {
+    bool flag_only = d.a.isBool() && d.b.isBool() && d.a.toBool() && !d.b.toBool();
+    for (const auto& use : d.node->output()->uses()) {
+      flag_only = flag_only && training_arg(use.user->kind()) == static_cast<int>(use.offset);
+    }
+    TORCH_CHECK(flag_only, "capture: ", describe(consumer(d.node)), " takes a constant that differs between ",
+                "train mode (", show(d.a), ") and eval mode (", show(d.b),
+                "); only the training flag of batch_norm and dropout may depend on the mode");
+    d.node->output()->replaceAllUsesWith(training);
+  }
+  for (Node* n : updates) {
+    // num_batches_tracked += alpha with alpha = int(training): a no-op in eval mode. (A bool
+    // cannot be passed as the Scalar alpha directly: schema matching rejects it.)
+    torch::jit::WithInsertPoint guard(n);
+    Value* alpha = a.insert(c10::aten::Int, {training});
+    n->replaceInput(2, alpha);
+  }
+  torch::jit::EliminateDeadCode(a.block(), true,
+                                torch::jit::DCESideEffectPolicy::DONT_DELETE_NODES_WITH_SIDE_EFFECTS);
+}
+
+}  // namespace nncf::capture::detail

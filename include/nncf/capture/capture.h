@@ -19,7 +19,10 @@
 #include <ATen/core/ivalue.h>
 #include <torch/nn/module.h>
 
+#include <c10/util/Exception.h>
+
 #include <functional>
+#include <type_traits>
 #include <map>
 #include <string>
 #include <utility>
@@ -72,19 +75,28 @@ Captured capture_torchscript_file(const std::string& path, const std::vector<tor
 // ---- implementation of the template -------------------------------------------------------------
 
 namespace detail {
-template <typename R>
-c10::IValue to_ivalue(R&& r) {
-  return c10::IValue(std::forward<R>(r));
-}
+// Whether `m->forward(Tensor, ..., Tensor)` with N tensors compiles.
+template <typename M, typename Seq, typename = void>
+struct takes_tensors : std::false_type {};
+template <typename M, size_t... I>
+struct takes_tensors<M, std::index_sequence<I...>,
+                     std::void_t<decltype(std::declval<M&>()->forward((void(I), std::declval<torch::Tensor>())...))>>
+    : std::true_type {};
+
 template <typename M, size_t... I>
 c10::IValue call_forward(M& m, const std::vector<c10::IValue>& in, std::index_sequence<I...>) {
-  return to_ivalue(m->forward(in[I].toTensor()...));
+  return c10::IValue(m->forward(in[I].toTensor()...));
 }
+
 template <typename M, size_t N>
-Forward make_forward(M& m) {
-  return [&m](const std::vector<c10::IValue>& in) {
-    return call_forward(m, in, std::make_index_sequence<N>());
-  };
+bool bind_forward(M& m, size_t n, Forward& f) {
+  if constexpr (takes_tensors<M, std::make_index_sequence<N>>::value) {
+    if (n == N) {
+      f = [&m](const std::vector<c10::IValue>& in) { return call_forward(m, in, std::make_index_sequence<N>()); };
+      return true;
+    }
+  }
+  return false;
 }
 }  // namespace detail
 
@@ -92,14 +104,13 @@ template <typename ModuleHolder>
 Captured capture_module(ModuleHolder& net, const std::vector<torch::Tensor>& example_inputs,
                         const CaptureOptions& options) {
   Forward fwd;
-  switch (example_inputs.size()) {
-    case 1: fwd = detail::make_forward<ModuleHolder, 1>(net); break;
-    case 2: fwd = detail::make_forward<ModuleHolder, 2>(net); break;
-    case 3: fwd = detail::make_forward<ModuleHolder, 3>(net); break;
-    case 4: fwd = detail::make_forward<ModuleHolder, 4>(net); break;
-    default: TORCH_CHECK(false, "capture_module: forward with ", example_inputs.size(),
-                         " inputs is not supported (1 to 4); use capture() with a Forward");
-  }
+  const size_t n = example_inputs.size();
+  const bool bound = detail::bind_forward<ModuleHolder, 1>(net, n, fwd) ||
+                     detail::bind_forward<ModuleHolder, 2>(net, n, fwd) ||
+                     detail::bind_forward<ModuleHolder, 3>(net, n, fwd) ||
+                     detail::bind_forward<ModuleHolder, 4>(net, n, fwd);
+  TORCH_CHECK(bound, "capture_module: the module's forward does not take ", n,
+              " tensors (1 to 4 are supported); use capture() with a Forward");
   return capture(*net, fwd, example_inputs, options);
 }
 

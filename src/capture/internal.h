@@ -1,0 +1,60 @@
+#pragma once
+
+// Private interfaces between the capture stages: trace (LibTorch tracer) -> generalize (three
+// traces -> one graph) -> convert (torch::jit::Graph -> ir::Graph).
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nncf/capture/capture.h"
+#include "nncf/ir/graph.h"
+
+namespace nncf::capture::detail {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+/// What capture needs of a model, whatever kind it is.
+struct ModelAccess {
+  NamedTensors parameters;
+  NamedTensors buffers;
+  bool training = true;
+  std::function<void(bool)> set_training;
+};
+
+/// One run of `forward` under the tracer. Graph inputs: the data inputs (named `input_names`),
+/// then every parameter, then every buffer. `warnings` holds what the tracer warned about
+/// (reading a tensor's value into a C++ number, for instance).
+struct Trace {
+  std::shared_ptr<torch::jit::Graph> graph;
+  std::vector<std::string> warnings;
+};
+Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
+                 const std::vector<std::string>& input_names, const ModelAccess& model);
+
+/// Merges a train-mode trace at `batch_a` (`a`), one at `batch_b` (`b`) and an eval-mode trace at
+/// `batch_a` (`eval`) into one graph (`a`, modified in place): batch-size integers become
+/// `aten::size(x, 0)` (times a constant factor), training flags become a new bool input
+/// `training` (inserted after the data inputs), and the num_batches_tracked update is scaled by
+/// the flag. Throws c10::Error naming the op when the traces differ in any other way.
+void generalize(torch::jit::Graph& a, const torch::jit::Graph& b, const torch::jit::Graph& eval,
+                int64_t batch_a, int64_t batch_b, size_t num_data_inputs);
+
+/// Rejects ops that read tensor values into C++ numbers (data-dependent behaviour the trace
+/// cannot follow).
+void reject_data_dependence(const torch::jit::Graph& graph, const std::vector<std::string>& warnings);
+
+/// Converts a generalized trace to the IR. Graph inputs keep their names; the roles come from
+/// the counts. Tensor constants become Buffer inputs named `nncf_constants.<k>` and are added to
+/// `constants`.
+ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t num_parameters,
+                  NamedTensors& constants);
+
+/// A readable description of a JIT node for error messages: "aten::view (node 12, after conv1)".
+std::string describe(const torch::jit::Node* node);
+
+}  // namespace nncf::capture::detail
