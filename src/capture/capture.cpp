@@ -92,7 +92,7 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
     model.set_training(false);
     eval = detail::trace_once(forward, batch_of(options.batch_a), names, model);
   }
-  for (const detail::Trace* t : {&a, &b, &eval}) detail::reject_data_dependence(*t->graph, t->warnings);
+  for (const detail::Trace* t : {&a, &b, &eval}) detail::reject_data_dependence(t->warnings);
   detail::generalize(*a.graph, *b.graph, *eval.graph, options.batch_a, options.batch_b, examples.size());
   // Out-of-place forms where alias analysis proves nothing else sees the mutation; what is left
   // in place (the num_batches_tracked update) writes a buffer, as in the original model.
@@ -111,26 +111,6 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
 
 }  // namespace
 
-namespace detail {
-
-void reject_data_dependence(const torch::jit::Graph& graph, const std::vector<std::string>& warnings) {
-  static const std::vector<std::string> readers = {"aten::item", "aten::_local_scalar_dense", "aten::is_nonzero",
-                                                   "aten::equal", "aten::allclose"};
-  for (const torch::jit::Node* n : graph.nodes()) {
-    const std::string kind = n->kind().toQualString();
-    for (const auto& r : readers) {
-      TORCH_CHECK(kind != r, "capture: ", describe(n), " reads a tensor's value into a C++ number; control ",
-                  "flow or constants computed from it would be frozen into the graph (data-dependent ",
-                  "control flow cannot be captured by tracing)");
-    }
-  }
-  for (const auto& w : warnings) {
-    TORCH_CHECK(w.find("might cause the trace to be incorrect") == std::string::npos,
-                "capture: the tracer cannot follow the model: ", w);
-  }
-}
-
-}  // namespace detail
 
 Captured capture(torch::nn::Module& module, const Forward& forward, const std::vector<torch::Tensor>& example_inputs,
                  const CaptureOptions& options) {

@@ -63,8 +63,9 @@ struct Indexed {
 Indexed index_nodes(const Graph& g, const std::unordered_set<const Node*>& skip = {}) {
   Indexed ix;
   for (size_t i = 0; i < g.inputs().size(); ++i) ix.position[g.inputs()[i]] = {-1, i};
-  for (Node* n : g.nodes()) {
-    if (skip.count(n)) continue;
+  for (const Node* cn : g.nodes()) {
+    if (skip.count(cn)) continue;
+    Node* n = const_cast<Node*>(cn);  // the first graph's nodes are edited after comparing
     for (size_t k = 0; k < n->outputs().size(); ++k) {
       ix.position[n->outputs()[k]] = {static_cast<int64_t>(ix.nodes.size()), k};
     }
@@ -132,7 +133,7 @@ std::vector<ConstantDiff> compare(const Graph& ga, const Indexed& a, const Graph
 
 // The `num_batches_tracked += 1` of BatchNorm in train mode: an in-place add on a buffer input,
 // plus the constants only it uses. The eval trace has none of these.
-std::unordered_set<const Node*> buffer_updates(const Graph& g, size_t num_data_inputs,
+std::unordered_set<const Node*> buffer_updates(Graph& g, size_t num_data_inputs,
                                                std::vector<Node*>& updates) {
   std::unordered_set<const Node*> skip;
   std::vector<Node*> nodes(g.nodes().begin(), g.nodes().end());

@@ -44,9 +44,9 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
 void generalize(torch::jit::Graph& a, const torch::jit::Graph& b, const torch::jit::Graph& eval,
                 int64_t batch_a, int64_t batch_b, size_t num_data_inputs);
 
-/// Rejects ops that read tensor values into C++ numbers (data-dependent behaviour the trace
-/// cannot follow).
-void reject_data_dependence(const torch::jit::Graph& graph, const std::vector<std::string>& warnings);
+/// Throws when a trace's warnings show behaviour the trace cannot follow: a tensor's value read
+/// into a C++ number (Note [Reading tensor values] in trace.cpp), or a tracer warning.
+void reject_data_dependence(const std::vector<std::string>& warnings);
 
 /// Converts a generalized trace to the IR. Graph inputs keep their names; the roles come from
 /// the counts. Tensor constants become Buffer inputs named `nncf_constants.<k>` and are added to

@@ -2,9 +2,12 @@
 // a named graph input (recipe B of notes/libtorch-recipes.md), so the trace holds no tensor
 // constants for the model's own state.
 
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/jit/passes/normalize_ops.h>
+
+#include <unordered_set>
 
 #include "internal.h"
 
@@ -13,11 +16,34 @@ namespace tracer = torch::jit::tracer;
 
 namespace {
 
+constexpr const char* kReadsValue = "reads a tensor's value into a C++ number: ";
+
 // The tracer reports through a plain function pointer; the active trace collects here.
 thread_local std::vector<std::string>* active_warnings = nullptr;
 
 void collect_warning(const std::string& message) {
   if (active_warnings != nullptr) active_warnings->push_back(message);
+}
+
+// Note [Reading tensor values]: a C++ model that reads a tensor into a number (`t.item<float>()`,
+// `if (t.any().item<bool>())`) leaves no trace in the graph: the number becomes a constant. The
+// LibTorch tracer warns about this only from Python, so an op observer watches for the ops that
+// make such numbers. Only calls made while tracing is active count: the tracer pauses itself
+// while an op runs, so reads inside an op's own implementation are not user code.
+bool reads_tensor_value(const char* op) {
+  static const std::unordered_set<std::string> readers = {
+      "aten::item", "aten::_local_scalar_dense", "aten::is_nonzero", "aten::equal", "aten::allclose"};
+  return readers.count(op) != 0;
+}
+
+std::unique_ptr<at::ObserverContext> observe_op(const at::RecordFunction& fn) {
+  if (active_warnings != nullptr && tracer::isTracing() && reads_tensor_value(fn.name())) {
+    const torch::jit::Graph& g = *tracer::getTracingState()->graph;
+    std::string where = "before the first op";
+    if (g.nodes().rbegin() != g.nodes().rend()) where = "after " + describe(*g.nodes().rbegin());
+    active_warnings->push_back(std::string(kReadsValue) + fn.name() + " " + where);
+  }
+  return nullptr;
 }
 
 torch::jit::Value* add_tensor_input(torch::jit::Graph& g, const std::string& name, const at::Tensor& t) {
@@ -30,14 +56,18 @@ torch::jit::Value* add_tensor_input(torch::jit::Graph& g, const std::string& nam
 // Ends the tracing state however the forward leaves (an exception must not leave the thread in
 // tracing mode), and restores the warning hook.
 struct TracingScope {
-  explicit TracingScope(std::vector<std::string>* warnings) {
+  explicit TracingScope(std::vector<std::string>* warnings)
+      : observer_(at::addThreadLocalCallback(
+            at::RecordFunctionCallback(&observe_op).scopes({at::RecordScope::FUNCTION}))) {
     active_warnings = warnings;
     tracer::setWarn(&collect_warning);
   }
   ~TracingScope() {
     if (tracer::isTracing()) tracer::abandon();
+    at::removeCallback(observer_);
     active_warnings = nullptr;
   }
+  at::CallbackHandle observer_;
 };
 
 }  // namespace
@@ -69,6 +99,17 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
   result.graph = state->graph;
   torch::jit::NormalizeOps(result.graph);
   return result;
+}
+
+void reject_data_dependence(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) {
+    if (w.rfind(kReadsValue, 0) == 0) {
+      TORCH_CHECK(false, "capture: the model ", w, ". Control flow or constants computed from it would be ",
+                  "frozen into the graph: data-dependent control flow cannot be captured by tracing");
+    }
+    TORCH_CHECK(w.find("might cause the trace to be incorrect") == std::string::npos,
+                "capture: the tracer cannot follow the model: ", w);
+  }
 }
 
 }  // namespace nncf::capture::detail
