@@ -91,6 +91,7 @@ struct ConstantDiff {
 std::vector<ConstantDiff> compare(const Graph& ga, const Indexed& a, const Graph& gb, const Indexed& b,
                                   const std::string& what) {
   auto fail = [&](const Node* n, const std::string& why) {
+    if (n->kind() == c10::prim::Constant) n = consumer(n);
     TORCH_CHECK(false, "capture: the model computes different things ", what, ": ", why, " at ",
                 describe(n), ". Its forward has control flow or shapes that depend on the ",
                 "input's values or on the mode; such a model cannot be captured by tracing.");
@@ -101,8 +102,10 @@ std::vector<ConstantDiff> compare(const Graph& ga, const Indexed& a, const Graph
     Node* na = a.nodes[i];
     const Node* nb = b.nodes[i];
     if (na->kind() != nb->kind()) {
-      fail(na, std::string("one run calls ") + na->kind().toQualString() + ", the other " +
-                   nb->kind().toQualString());
+      const Node* ca = na->kind() == c10::prim::Constant ? consumer(na) : na;
+      const Node* cb = nb->kind() == c10::prim::Constant ? consumer(nb) : nb;
+      fail(na, std::string("one run calls ") + ca->kind().toQualString() + ", the other " +
+                   cb->kind().toQualString());
     }
     if (na->inputs().size() != nb->inputs().size() || na->outputs().size() != nb->outputs().size()) {
       fail(na, "the op is called with a different number of arguments");
