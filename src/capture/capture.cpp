@@ -35,7 +35,8 @@ class StateGuard {
   ~StateGuard() {
     restore_buffers();
     model_.set_training(model_.training);
-    at::detail::getDefaultCPUGenerator().set_state(rng_);
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    gen.set_state(rng_);
   }
 
  private:

@@ -230,12 +230,12 @@ void generalize(Graph& a, const Graph& b, const Graph& eval, int64_t batch_a, in
                 "); only the training flag of batch_norm and dropout may depend on the mode");
     d.node->output()->replaceAllUsesWith(training);
   }
-  for (Node* n : updates) {
+  if (!updates.empty()) {
     // num_batches_tracked += alpha with alpha = int(training): a no-op in eval mode. (A bool
     // cannot be passed as the Scalar alpha directly: schema matching rejects it.)
-    torch::jit::WithInsertPoint guard(n);
+    torch::jit::WithInsertPoint guard(*a.nodes().begin());
     Value* alpha = a.insert(c10::aten::Int, {training});
-    n->replaceInput(2, alpha);
+    for (Node* n : updates) n->replaceInput(2, alpha);
   }
   torch::jit::EliminateDeadCode(a.block(), true,
                                 torch::jit::DCESideEffectPolicy::DONT_DELETE_NODES_WITH_SIDE_EFFECTS);
