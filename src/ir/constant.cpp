@@ -1,1 +1,167 @@
-// placeholder: implemented in a following commit
+#include <c10/util/Exception.h>
+
+#include <cstring>
+
+#include "nncf/ir/graph.h"
+
+namespace nncf::ir {
+
+namespace {
+
+const char* kind_name(Constant::Kind k) {
+  switch (k) {
+    case Constant::Kind::None:
+      return "None";
+    case Constant::Kind::Bool:
+      return "bool";
+    case Constant::Kind::Int:
+      return "int";
+    case Constant::Kind::Double:
+      return "float";
+    case Constant::Kind::String:
+      return "str";
+    case Constant::Kind::Device:
+      return "Device";
+    case Constant::Kind::IntList:
+      return "int[]";
+    case Constant::Kind::DoubleList:
+      return "float[]";
+    case Constant::Kind::BoolList:
+      return "bool[]";
+  }
+  return "?";
+}
+
+// Bitwise, so that NaN equals itself and 0.0 differs from -0.0 (see operator== in graph.h).
+bool same_bits(double a, double b) {
+  return std::memcmp(&a, &b, sizeof(double)) == 0;
+}
+
+}  // namespace
+
+Constant Constant::boolean(bool v) {
+  Constant c;
+  c.kind_ = Kind::Bool;
+  c.data_ = v;
+  return c;
+}
+
+Constant Constant::integer(int64_t v) {
+  Constant c;
+  c.kind_ = Kind::Int;
+  c.data_ = v;
+  return c;
+}
+
+Constant Constant::real(double v) {
+  Constant c;
+  c.kind_ = Kind::Double;
+  c.data_ = v;
+  return c;
+}
+
+Constant Constant::string(std::string v) {
+  Constant c;
+  c.kind_ = Kind::String;
+  c.data_ = std::move(v);
+  return c;
+}
+
+Constant Constant::device(std::string v) {
+  Constant c;
+  c.kind_ = Kind::Device;
+  c.data_ = std::move(v);
+  return c;
+}
+
+Constant Constant::int_list(std::vector<int64_t> v) {
+  Constant c;
+  c.kind_ = Kind::IntList;
+  c.data_ = std::move(v);
+  return c;
+}
+
+Constant Constant::double_list(std::vector<double> v) {
+  Constant c;
+  c.kind_ = Kind::DoubleList;
+  c.data_ = std::move(v);
+  return c;
+}
+
+Constant Constant::bool_list(std::vector<bool> v) {
+  Constant c;
+  c.kind_ = Kind::BoolList;
+  c.data_ = std::move(v);
+  return c;
+}
+
+bool Constant::to_bool() const {
+  TORCH_CHECK(kind_ == Kind::Bool, "Constant: expected bool, got ", kind_name(kind_));
+  return std::get<bool>(data_);
+}
+
+int64_t Constant::to_int() const {
+  TORCH_CHECK(kind_ == Kind::Int, "Constant: expected int, got ", kind_name(kind_));
+  return std::get<int64_t>(data_);
+}
+
+double Constant::to_double() const {
+  TORCH_CHECK(kind_ == Kind::Double, "Constant: expected float, got ", kind_name(kind_));
+  return std::get<double>(data_);
+}
+
+const std::string& Constant::to_string() const {
+  TORCH_CHECK(kind_ == Kind::String || kind_ == Kind::Device, "Constant: expected str or Device, got ",
+              kind_name(kind_));
+  return std::get<std::string>(data_);
+}
+
+const std::vector<int64_t>& Constant::to_int_list() const {
+  TORCH_CHECK(kind_ == Kind::IntList, "Constant: expected int[], got ", kind_name(kind_));
+  return std::get<std::vector<int64_t>>(data_);
+}
+
+const std::vector<double>& Constant::to_double_list() const {
+  TORCH_CHECK(kind_ == Kind::DoubleList, "Constant: expected float[], got ", kind_name(kind_));
+  return std::get<std::vector<double>>(data_);
+}
+
+const std::vector<bool>& Constant::to_bool_list() const {
+  TORCH_CHECK(kind_ == Kind::BoolList, "Constant: expected bool[], got ", kind_name(kind_));
+  return std::get<std::vector<bool>>(data_);
+}
+
+bool Constant::operator==(const Constant& other) const {
+  if (kind_ != other.kind_) return false;
+  switch (kind_) {
+    case Kind::Double:
+      return same_bits(to_double(), other.to_double());
+    case Kind::DoubleList: {
+      const auto& a = to_double_list();
+      const auto& b = other.to_double_list();
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (!same_bits(a[i], b[i])) return false;
+      }
+      return true;
+    }
+    default:
+      return data_ == other.data_;
+  }
+}
+
+const char* to_string(InputRole role) {
+  switch (role) {
+    case InputRole::Data:
+      return "data";
+    case InputRole::Training:
+      return "training";
+    case InputRole::Parameter:
+      return "param";
+    case InputRole::Buffer:
+      return "buffer";
+  }
+  return "?";
+}
+
+}  // namespace nncf::ir

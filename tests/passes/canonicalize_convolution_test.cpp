@@ -1,1 +1,208 @@
-// placeholder: implemented in a following commit
+#include "nncf/passes/canonicalize_convolution.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <map>
+#include <unordered_map>
+
+#include "nncf/ir/printer.h"
+
+namespace nncf::passes {
+namespace {
+
+// Parses `in`, runs the pass, and checks the result prints like `expected` (parsed and printed,
+// so spacing in the expectation does not matter). Returns the rewritten graph.
+ir::Graph expect_rewrite(const std::string& in, const std::string& expected) {
+  ir::Graph g = ir::parse_graph(in);
+  EXPECT_TRUE(CanonicalizeConvolution().run(g));
+  ir::verify(g);
+  EXPECT_EQ(ir::to_text(g), ir::to_text(ir::parse_graph(expected)));
+  return g;
+}
+
+void expect_no_match(const std::string& in) {
+  ir::Graph g = ir::parse_graph(in);
+  EXPECT_FALSE(CanonicalizeConvolution().run(g));
+  EXPECT_EQ(ir::to_text(g), ir::to_text(ir::parse_graph(in)));
+}
+
+c10::IValue to_ivalue(const ir::Constant& c) {
+  using K = ir::Constant::Kind;
+  switch (c.kind()) {
+    case K::None:
+      return {};
+    case K::Bool:
+      return c.to_bool();
+    case K::Int:
+      return c.to_int();
+    case K::Double:
+      return c.to_double();
+    case K::String:
+      return c.to_string();
+    case K::Device:
+      return c10::Device(c.to_string());
+    case K::IntList:
+      return c.to_int_list();
+    case K::DoubleList:
+      return c.to_double_list();
+    case K::BoolList: {
+      c10::List<bool> list;
+      for (bool b : c.to_bool_list()) list.push_back(b);
+      return list;
+    }
+  }
+  return {};
+}
+
+// Runs a graph op by op through the dispatcher: the numeric oracle for "the rewrite preserves
+// meaning".
+std::vector<at::Tensor> run_graph(const ir::Graph& g, const std::map<std::string, at::Tensor>& inputs) {
+  std::unordered_map<const ir::Value*, c10::IValue> env;
+  for (const ir::Value* in : g.inputs()) env[in] = inputs.at(in->name());
+  for (const ir::Node* n : g.nodes()) {
+    auto op = c10::Dispatcher::singleton().findSchemaOrThrow(n->op().c_str(), n->overload().c_str());
+    std::vector<c10::IValue> stack;
+    for (const ir::Arg& a : n->inputs())
+      stack.push_back(a.is_value() ? env.at(a.value()) : to_ivalue(a.constant()));
+    op.callBoxed(&stack);
+    for (size_t i = 0; i < n->outputs().size(); ++i) env[n->output(i)] = stack.at(i);
+  }
+  std::vector<at::Tensor> out;
+  for (const ir::Value* v : g.outputs()) out.push_back(env.at(v).toTensor());
+  return out;
+}
+
+void expect_same_numbers(const std::string& before, const ir::Graph& after,
+                         const std::map<std::string, at::Tensor>& inputs) {
+  auto a = run_graph(ir::parse_graph(before), inputs);
+  auto b = run_graph(after, inputs);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i])) << "output " << i;
+}
+
+TEST(CanonicalizeConvolutionTest, ConvolutionToConv2d) {
+  const std::string in =
+      "graph(%x : Tensor, %conv.weight : Tensor [param], %conv.bias : Tensor [param]):\n"
+      "  %y = aten::_convolution(%x, %conv.weight, %conv.bias, [2, 1], [1, 0], [1, 1], false, [0, 0], 1, "
+      "false, "
+      "false, true, true)  # scope=conv\n"
+      "  %z = aten::relu(%y)  # scope=relu_0\n"
+      "  return (%z, %y)\n";
+  ir::Graph g =
+      expect_rewrite(in,
+                     "graph(%x : Tensor, %conv.weight : Tensor [param], %conv.bias : Tensor [param]):\n"
+                     "  %y = aten::conv2d(%x, %conv.weight, %conv.bias, [2, 1], [1, 0], [1, 1], 1)  # "
+                     "scope=conv\n"
+                     "  %z = aten::relu(%y)  # scope=relu_0\n"
+                     "  return (%z, %y)\n");
+  EXPECT_EQ(g.find_node("conv")->metatype(), ir::Metatype::Conv);
+  torch::manual_seed(0);
+  expect_same_numbers(in, g,
+                      {{"x", torch::randn({2, 3, 7, 6})},
+                       {"conv.weight", torch::randn({4, 3, 3, 2})},
+                       {"conv.bias", torch::randn({4})}});
+}
+
+TEST(CanonicalizeConvolutionTest, DeprecatedTwelveArgumentForm) {
+  expect_rewrite(
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %y = aten::_convolution.deprecated(%x, %w, None, [1], [0], [1], false, [0], 1, false, false, true)  "
+      "# scope=c\n"
+      "  return (%y)\n",
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %y = aten::conv1d(%x, %w, None, [1], [0], [1], 1)  # scope=c\n"
+      "  return (%y)\n");
+}
+
+TEST(CanonicalizeConvolutionTest, ConvolutionOpToConv3d) {
+  const std::string in =
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %y = aten::convolution(%x, %w, None, [1, 1, 1], [1, 1, 1], [2, 2, 2], false, [0, 0, 0], 2)  # "
+      "scope=c\n"
+      "  return (%y)\n";
+  ir::Graph g =
+      expect_rewrite(in,
+                     "graph(%x : Tensor, %w : Tensor [param]):\n"
+                     "  %y = aten::conv3d(%x, %w, None, [1, 1, 1], [1, 1, 1], [2, 2, 2], 2)  # scope=c\n"
+                     "  return (%y)\n");
+  expect_same_numbers(in, g, {{"x", torch::randn({1, 4, 6, 6, 6})}, {"w", torch::randn({2, 2, 3, 3, 3})}});
+}
+
+TEST(CanonicalizeConvolutionTest, TransposedToConvTranspose) {
+  const std::string in =
+      "graph(%x : Tensor, %w : Tensor [param], %b : Tensor [param]):\n"
+      "  %y = aten::_convolution(%x, %w, %b, [2, 2], [1, 1], [1, 2], true, [1, 0], 1, false, false, true, "
+      "true)"
+      "  # scope=up\n"
+      "  return (%y)\n";
+  ir::Graph g = expect_rewrite(
+      in,
+      "graph(%x : Tensor, %w : Tensor [param], %b : Tensor [param]):\n"
+      "  %y = aten::conv_transpose2d.input(%x, %w, %b, [2, 2], [1, 1], [1, 0], 1, [1, 2])  # scope=up\n"
+      "  return (%y)\n");
+  EXPECT_EQ(g.find_node("up")->metatype(), ir::Metatype::ConvTranspose);
+  expect_same_numbers(
+      in, g,
+      {{"x", torch::randn({1, 3, 5, 5})}, {"w", torch::randn({3, 2, 3, 3})}, {"b", torch::randn({2})}});
+}
+
+TEST(CanonicalizeConvolutionTest, RewritesEveryConvolution) {
+  expect_rewrite(
+      "graph(%x : Tensor, %a : Tensor [param], %b : Tensor [param]):\n"
+      "  %1 = aten::convolution(%x, %a, None, [1], [0], [1], false, [0], 1)  # scope=a\n"
+      "  %2 = aten::convolution(%1, %b, None, [1], [0], [1], true, [0], 1)  # scope=b\n"
+      "  return (%2)\n",
+      "graph(%x : Tensor, %a : Tensor [param], %b : Tensor [param]):\n"
+      "  %1 = aten::conv1d(%x, %a, None, [1], [0], [1], 1)  # scope=a\n"
+      "  %2 = aten::conv_transpose1d(%1, %b, None, [1], [0], [0], 1, [1])  # scope=b\n"
+      "  return (%2)\n");
+  expect_rewrite(
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %1 = aten::convolution(%x, %w, None, [1, 1, 1], [0, 0, 0], [1, 1, 1], true, [0, 0, 0], 1)  # "
+      "scope=a\n"
+      "  return (%1)\n",
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %1 = aten::conv_transpose3d.input(%x, %w, None, [1, 1, 1], [0, 0, 0], [0, 0, 0], 1, [1, 1, 1])  # "
+      "scope=a\n"
+      "  return (%1)\n");
+}
+
+TEST(CanonicalizeConvolutionTest, NoMatchWhenArgumentsAreNotConstant) {
+  // stride from a value
+  expect_no_match(
+      "graph(%x : Tensor, %w : Tensor [param], %s : int[]):\n"
+      "  %y = aten::_convolution(%x, %w, None, %s, [0, 0], [1, 1], false, [0, 0], 1, false, false, true, "
+      "true)"
+      "  # scope=c\n"
+      "  return (%y)\n");
+  // transposed from a value
+  expect_no_match(
+      "graph(%x : Tensor, %w : Tensor [param], %t : bool):\n"
+      "  %y = aten::convolution(%x, %w, None, [1, 1], [0, 0], [1, 1], %t, [0, 0], 1)  # scope=c\n"
+      "  return (%y)\n");
+  // groups from a value
+  expect_no_match(
+      "graph(%x : Tensor, %w : Tensor [param], %g : int):\n"
+      "  %y = aten::convolution(%x, %w, None, [1, 1], [0, 0], [1, 1], false, [0, 0], %g)  # scope=c\n"
+      "  return (%y)\n");
+}
+
+TEST(CanonicalizeConvolutionTest, NoMatchForOtherShapes) {
+  // a stride of four dimensions has no specific op
+  expect_no_match(
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %y = aten::convolution(%x, %w, None, [1, 1, 1, 1], [0, 0, 0, 0], [1, 1, 1, 1], false, [0], 1)  # "
+      "scope=c\n"
+      "  return (%y)\n");
+  // a wrong argument count, and ops that are already specific
+  expect_no_match(
+      "graph(%x : Tensor, %w : Tensor [param]):\n"
+      "  %y = aten::convolution(%x, %w, None, [1, 1], [0, 0], [1, 1], false, [0, 0])  # scope=c\n"
+      "  %z = aten::conv2d(%y, %w, None, [1, 1], [0, 0], [1, 1], 1)  # scope=d\n"
+      "  return (%z)\n");
+}
+
+}  // namespace
+}  // namespace nncf::passes
