@@ -37,8 +37,12 @@ struct InsertionPoint {
   std::string target;  ///< node scope (PreOp/PostOp) or parameter name (WeightPreOp)
   size_t port = 0;
 
-  static InsertionPoint pre_op(std::string scope, size_t port) { return {Kind::PreOp, std::move(scope), port}; }
-  static InsertionPoint post_op(std::string scope, size_t port = 0) { return {Kind::PostOp, std::move(scope), port}; }
+  static InsertionPoint pre_op(std::string scope, size_t port) {
+    return {Kind::PreOp, std::move(scope), port};
+  }
+  static InsertionPoint post_op(std::string scope, size_t port = 0) {
+    return {Kind::PostOp, std::move(scope), port};
+  }
   static InsertionPoint weight(std::string param) { return {Kind::WeightPreOp, std::move(param), 0}; }
 };
 std::string to_string(const InsertionPoint& p);
@@ -46,21 +50,23 @@ std::string to_string(const InsertionPoint& p);
 /// A module inserted into the graph: `module.forward(Tensor) -> Tensor`.
 struct Hook {
   InsertionPoint point;
-  std::string name;        ///< unique; the submodule name under `nncf_hooks`
+  std::string name;  ///< unique; the submodule name under `nncf_hooks`
   torch::nn::AnyModule module;
-  int priority = 0;        ///< hooks on one point run in ascending priority (stable)
+  int priority = 0;  ///< hooks on one point run in ascending priority (stable)
 };
 
 class CompressedModelImpl : public torch::nn::Module {
  public:
   /// `tensors` maps every Parameter/Buffer input of `graph` by name to its tensor; the tensors are
-  /// registered as they are (shared with the caller, not copied). Throws c10::Error naming any
-  /// input without a tensor, any tensor without an input, and any node whose operator cannot be
-  /// found in the dispatcher.
+  /// registered as they are (shared with the caller, not copied, `requires_grad` kept) in a module
+  /// tree rebuilt from the dotted names, in graph input order. Throws c10::Error naming any input
+  /// without a tensor, any tensor without an input, a name under `nncf_hooks`, and any node whose
+  /// operator cannot be found in the dispatcher or the JIT operator registry.
   CompressedModelImpl(ir::Graph graph, const std::map<std::string, torch::Tensor>& tensors);
 
-  /// Runs the graph on the Data inputs, in order. Returns the single graph output (a tuple when
-  /// the graph has several).
+  /// Runs the graph on the Data inputs, in order; the graph's `training` input is `is_training()`.
+  /// Returns the single graph output (a tuple when the graph has several). Throws c10::Error if
+  /// the inputs do not match the Data inputs; an error raised inside a node names the node.
   c10::IValue forward(std::vector<c10::IValue> inputs);
   /// Convenience for one tensor in, one tensor out.
   torch::Tensor forward(const torch::Tensor& x);
@@ -79,14 +85,19 @@ class CompressedModelImpl : public torch::nn::Module {
 
   void pretty_print(std::ostream& stream) const override;
 
+  /// Like `Module::load`, except that an archive without `nncf_hooks` (a checkpoint of the user's
+  /// own model) also loads: the inserted modules then keep their state.
+  void load(torch::serialize::InputArchive& archive) override;
+
  private:
-  struct Program;  // compiled step list (compressed_model.cpp)
+  struct Program;  // compiled step list (src/runtime/program.h)
   void compile();
 
   ir::Graph graph_;
   std::vector<Hook> hooks_;
   std::shared_ptr<torch::nn::Module> hook_root_;
   std::vector<std::string> tensor_names_;  // graph Parameter/Buffer inputs, in graph input order
+  std::vector<torch::Tensor> tensors_;     // the registered tensors (shared), same order
   std::shared_ptr<Program> program_;
 };
 

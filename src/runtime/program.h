@@ -1,0 +1,86 @@
+#pragma once
+
+// The compiled form of a CompressedModel: a flat list of steps over value slots (private header).
+//
+// Every IR value gets one slot; constants get slots of their own, filled once at compile time.
+// A step reads its argument slots onto a reused stack, runs (a boxed dispatcher call, a JIT
+// Operation, a native list/tuple step, or an inserted module) and moves its results into slots.
+// Liveness is precomputed: the last read of a slot moves the value onto the stack, and a value
+// that is never read again after a step is reset right after it, so activations are released as
+// early as in eager mode (see Note [Why values are freed]).
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/ivalue.h>
+#include <ATen/core/stack.h>
+#include <torch/nn/modules/container/any.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nncf/ir/graph.h"
+#include "nncf/runtime/compressed_model.h"
+
+namespace nncf::runtime::detail {
+
+class Program {
+ public:
+  /// Compiles `graph` with `hooks` inserted. Throws c10::Error naming the node for any operator
+  /// that cannot be resolved or whose arity does not match its schema.
+  Program(const ir::Graph& graph, const std::vector<Hook>& hooks);
+
+  /// Runs one forward. `data` are the Data inputs in graph order; `tensors` the Parameter/Buffer
+  /// inputs in graph input order. Returns the graph output (a tuple when there are several).
+  c10::IValue run(std::vector<c10::IValue> data, bool training, const std::vector<at::Tensor>& tensors);
+
+  size_t num_steps() const { return steps_.size(); }
+
+ private:
+  enum class Kind : uint8_t {
+    Dispatch,       // boxed call through the c10 dispatcher
+    Jit,            // JIT-only operator (aten::Int.bool, prim::NumToTensor, ...)
+    ListConstruct,  // typed list from the stack (see ListKind)
+    TupleConstruct,
+    ListUnpack,
+    TupleUnpack,
+    TupleIndex,
+    Hook,  // an inserted module: Tensor -> Tensor
+  };
+  enum class ListKind : uint8_t { Int, Double, Bool, Tensor, OptionalTensor, Generic };
+
+  struct Step {
+    Kind kind = Kind::Dispatch;
+    ListKind list_kind = ListKind::Generic;
+    std::vector<uint32_t> in;       // argument slots, in order
+    std::vector<uint8_t> move_in;   // 1 where this is the slot's last read: move, don't copy
+    std::vector<uint32_t> out;      // result slots
+    std::vector<uint32_t> release;  // slots reset after the results are stored
+    std::optional<c10::OperatorHandle> op;
+    torch::jit::Operation jit_op = nullptr;
+    torch::nn::AnyModule hook;
+    std::string where;  // "aten::conv2d (scope conv1)" -- for error messages
+  };
+
+  uint32_t new_slot();
+  uint32_t constant_slot(c10::IValue v);
+  /// Sets the step's kind and operator; returns the schema for a dispatcher/JIT operator.
+  const c10::FunctionSchema* resolve(const ir::Node& node, Step& step);
+  void compute_liveness();
+  void execute(Step& step);
+  c10::IValue construct_list(ListKind kind);  // from the whole stack
+  void clear_values();
+
+  std::vector<Step> steps_;
+  uint32_t num_slots_ = 0;
+  std::vector<c10::IValue> slots_;
+  std::vector<uint8_t> is_constant_;           // per slot: filled at compile time, never reset
+  std::vector<uint32_t> data_slots_;           // Data inputs, in order
+  std::vector<const ir::Value*> data_values_;  // for messages
+  std::vector<uint32_t> tensor_slots_;         // Parameter/Buffer inputs, in graph input order
+  std::optional<uint32_t> training_slot_;
+  std::vector<uint32_t> output_slots_;
+  torch::jit::Stack stack_;
+};
+
+}  // namespace nncf::runtime::detail
