@@ -18,19 +18,9 @@ std::string parent_path(const std::string& path) {
   return dot == std::string::npos ? std::string() : path.substr(0, dot);
 }
 
-// Longest common prefix of two dotted paths, by whole components.
-std::string common_prefix(const std::string& a, const std::string& b) {
-  size_t end = 0;  // end of the last whole component the two paths share
-  for (size_t i = 0;; ++i) {
-    bool a_done = i == a.size(), b_done = i == b.size();
-    if (a_done || b_done) {
-      if ((a_done || a[i] == '.') && (b_done || b[i] == '.')) end = i;
-      break;
-    }
-    if (a[i] != b[i]) break;
-    if (a[i] == '.') end = i;
-  }
-  return a.substr(0, end);
+// Whether dotted path `outer` encloses `inner` by whole components ("a.b" encloses "a.b.c").
+bool is_enclosing(const std::string& outer, const std::string& inner) {
+  return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '.';
 }
 
 // "aten::relu_" -> "relu", "aten::add" (overload already split off) -> "add", "prim::ListConstruct".
@@ -41,10 +31,15 @@ std::string kind_of(const Node* n) {
 }
 
 // The module path of the first Parameter argument, else of the first Buffer argument.
-std::optional<std::string> owned_module(const Node* n) {
+// `updates` tells an in-place op on a buffer (BatchNorm's num_batches_tracked counter): it is an
+// op *inside* that module, not the module's own op, which keeps the module's name for the op
+// that computes its output.
+std::optional<std::string> owned_module(const Node* n, bool* updates) {
+  *updates = false;
   for (InputRole role : {InputRole::Parameter, InputRole::Buffer}) {
     for (const ir::Arg& a : n->inputs()) {
       if (a.is_value() && a.value()->is_graph_input() && a.value()->role() == role) {
+        *updates = role == InputRole::Buffer && n->op().back() == '_';
         return parent_path(a.value()->name());
       }
     }
@@ -56,27 +51,45 @@ std::optional<std::string> owned_module(const Node* n) {
 
 bool AssignScopes::run(ir::Graph& graph) {
   std::unordered_map<const Node*, std::string> block_of;
+  std::unordered_map<const Node*, size_t> order;  // 1-based position of each node seen so far
   std::map<std::pair<std::string, std::string>, size_t> kind_count;  // (block, kind) -> nodes so far
   std::unordered_set<std::string> taken;
   bool changed = false;
   for (Node* n : graph.nodes()) {
-    std::optional<std::string> module = owned_module(n);
+    bool updates_buffer = false;
+    std::optional<std::string> module = owned_module(n, &updates_buffer);
     std::string block;
-    if (module) {
+    if (updates_buffer) {
+      block = *module;
+      module.reset();
+    } else if (module) {
       block = parent_path(*module);
     } else {
-      // Parameters, buffers and the training flag say nothing about where data flows from.
-      std::optional<std::string> common;
+      // Note [Block of an op without parameters]: LibTorch records no module hierarchy, so the
+      // block is inferred from data flow. It is the block of the argument produced last -- a
+      // residual add whose identity comes from before the block stays in the block -- unless
+      // another argument comes from an enclosing non-top-level block: then that one (the add
+      // after `layer1.0.downsample` belongs to `layer1.0`, not to the downsample). Ops after the
+      // last module of the model (pooling, flatten) are attributed to that module's block.
+      // Parameters, buffers, the training flag and data inputs say nothing about the block.
+      size_t latest = 0;
+      std::vector<const std::string*> blocks;
       for (const ir::Arg& a : n->inputs()) {
-        if (!a.is_value()) continue;
-        const ir::Value* v = a.value();
-        if (v->is_graph_input() && v->role() != InputRole::Data) continue;
-        auto it = block_of.find(v->producer());  // data inputs (and values verify() rejects) sit at ""
-        std::string b = it == block_of.end() ? std::string() : it->second;
-        common = common ? common_prefix(*common, b) : b;
+        if (!a.is_value() || a.value()->is_graph_input()) continue;
+        auto it = order.find(a.value()->producer());
+        if (it == order.end()) continue;
+        blocks.push_back(&block_of[it->first]);
+        if (it->second >= latest) {
+          latest = it->second;
+          block = *blocks.back();
+        }
       }
-      block = common.value_or("");
+      for (const std::string* b : blocks) {
+        if (!b->empty() && b->size() < block.size() && is_enclosing(*b, block)) block = *b;
+      }
     }
+    const size_t position = order.size() + 1;
+    order[n] = position;
     block_of[n] = block;
     std::string scope;
     if (module && !module->empty()) {

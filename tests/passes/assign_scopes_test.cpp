@@ -103,31 +103,59 @@ TEST(AssignScopesTest, KindsAndCountersPerBlock) {
                             "  %n : int = aten::size.int(%8, 0)  # scope=s10\n"
                             "  aten::__and__(%n, %n)  # scope=s11\n"
                             "  return (%6)\n"),
-            (Scopes{"relu_0", "relu_1", "a.conv", "a/relu_0", "a/relu_1", "ListConstruct_0", "cat_0",
+            // the list takes the block of its argument produced last (%5, in block a)
+            (Scopes{"relu_0", "relu_1", "a.conv", "a/relu_0", "a/relu_1", "a/ListConstruct_0", "a/cat_0",
                     "a/add_0", "mul_0", "size_0", "__and___0"}));
 }
 
-TEST(AssignScopesTest, BlocksAreCommonPrefixesOfWholeComponents) {
+TEST(AssignScopesTest, BlockOfLatestArgumentUnlessAnEnclosingBlockFeedsIt) {
   EXPECT_EQ(
       assigned_scopes("graph(%x : Tensor, %training : bool [training], %layer1.conv.weight : Tensor [param], "
                       "%layer10.conv.weight : Tensor [param], %layer1.a.b.weight : Tensor [param]):\n"
                       "  %1 = aten::conv1d(%x, %layer1.conv.weight, None, [1], [0], [1], 1)  # scope=s1\n"
                       "  %2 = aten::conv1d(%x, %layer10.conv.weight, None, [1], [0], [1], 1)  # scope=s2\n"
+                      // layer1 does not enclose layer10 (whole components): the latest wins
                       "  %3 = aten::add.Tensor(%1, %2, 1)  # scope=s3\n"
                       "  %4 = aten::mul.Tensor(%1, %layer1.a.b.weight)  # scope=s4\n"
+                      // layer1 encloses layer1.a, the block of the latest argument
                       "  %5 = aten::add.Tensor(%1, %4, 1)  # scope=s5\n"
                       // the training flag says nothing about the block
                       "  %6 = aten::dropout(%5, 0.5, %training)  # scope=s6\n"
-                      // a data input sits at the top level
+                      // a data input says nothing about the block
                       "  %7 = aten::add.Tensor(%6, %x, 1)  # scope=s7\n"
                       "  %8 = aten::sigmoid(%x)  # scope=s8\n"
                       "  %9 = prim::Const()  # scope=s9\n"
                       "  return (%3, %7, %8, %9)\n"),
-      (Scopes{"layer1.conv", "layer10.conv", "add_0", "layer1.a.b", "layer1/add_0", "layer1/dropout_0",
-              "add_1", "sigmoid_0", "Const_0"}));
+      (Scopes{"layer1.conv", "layer10.conv", "layer10/add_0", "layer1.a.b", "layer1/add_0",
+              "layer1/dropout_0", "layer1/add_1", "sigmoid_0", "Const_0"}));
 }
 
-TEST(AssignScopesTest, SiblingBlocksMeetAtTheirParent) {
+TEST(AssignScopesTest, IdentityFromBeforeTheBlockKeepsTheAddInTheBlock) {
+  EXPECT_EQ(assigned_scopes("graph(%x : Tensor, %stem.weight : Tensor [param], "
+                            "%layer1.0.conv.weight : Tensor [param]):\n"
+                            "  %1 = aten::conv1d(%x, %stem.weight, None, [1], [0], [1], 1)  # scope=s1\n"
+                            "  %2 = aten::relu(%1)  # scope=s2\n"
+                            "  %3 = aten::conv1d(%2, %layer1.0.conv.weight, None, [1], [0], [1], 1)  # scope=s3\n"
+                            "  %4 = aten::add.Tensor(%3, %2, 1)  # scope=s4\n"
+                            "  %5 = aten::relu(%4)  # scope=s5\n"
+                            "  return (%5)\n"),
+            (Scopes{"stem", "relu_0", "layer1.0.conv", "layer1.0/add_0", "layer1.0/relu_0"}));
+}
+
+TEST(AssignScopesTest, InPlaceBufferUpdateSitsInsideItsModule) {
+  // BatchNorm's num_batches_tracked counter runs before the batch_norm itself; the module's name
+  // goes to the batch_norm.
+  EXPECT_EQ(assigned_scopes("graph(%x : Tensor, %training : bool [training], %bn.weight : Tensor [param], "
+                            "%bn.num_batches_tracked : Tensor [buffer]):\n"
+                            "  %a : int = aten::Int.bool(%training)  # scope=s0\n"
+                            "  %1 = aten::add_.Scalar(%bn.num_batches_tracked, 1, %a)  # scope=s1\n"
+                            "  %2 = aten::batch_norm(%x, %bn.weight, None, None, None, %training, 0.1, 1e-05, "
+                            "true)  # scope=s2\n"
+                            "  return (%2)\n"),
+            (Scopes{"Int_0", "bn/add_0", "bn"}));
+}
+
+TEST(AssignScopesTest, SiblingBlocksGiveTheLatest) {
   EXPECT_EQ(
       assigned_scopes("graph(%x : Tensor, %net.a.conv.weight : Tensor [param], "
                       "%net.b.conv.weight : Tensor [param]):\n"
@@ -135,7 +163,7 @@ TEST(AssignScopesTest, SiblingBlocksMeetAtTheirParent) {
                       "  %2 = aten::conv1d(%x, %net.b.conv.weight, None, [1], [0], [1], 1)  # scope=s2\n"
                       "  %3 = aten::add.Tensor(%1, %2, 1)  # scope=s3\n"
                       "  return (%3)\n"),
-      (Scopes{"net.a.conv", "net.b.conv", "net/add_0"}));
+      (Scopes{"net.a.conv", "net.b.conv", "net.b/add_0"}));
 }
 
 TEST(AssignScopesTest, GeneratedNamesNeverCollideWithModules) {

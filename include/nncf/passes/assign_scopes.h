@@ -12,9 +12,12 @@ namespace nncf::passes {
 /// same module (a shared weight) gets `fc#1`, `fc#2`, ...
 ///
 /// Every node also has a *block*: for an owning node the parent of its module path
-/// (`layer1.0.conv1` -> `layer1.0`); for any other node the longest common dotted prefix of the
-/// blocks of the producers of its arguments, where Data inputs count as "" and Parameter, Buffer and
-/// Training inputs do not count. Such a node is scoped `<block>/<kind>_<k>` (`<kind>_<k>` at the
+/// (`layer1.0.conv1` -> `layer1.0`); for any other node the block of its argument produced last,
+/// or of an argument from a non-top-level block enclosing that one (Note [Block of an op without
+/// parameters] in the source): a residual add stays in its block whether the identity comes from
+/// before the block or through a downsample. Graph inputs contribute nothing; a node with no
+/// produced arguments sits at the top level. Such a node is scoped
+/// `<block>/<kind>_<k>` (`<kind>_<k>` at the
 /// top level), `kind` being the op name without namespace, overload and trailing '_'
 /// (`aten::relu_` -> `relu`) and `k` counting earlier nodes of the same block and kind. An owning
 /// node of a top-level parameter (empty module path) is named like a non-owning one.
