@@ -1,1 +1,138 @@
-print("placeholder")
+#!/usr/bin/python3
+"""Writes the TorchScript files that tests/capture/torchscript_test.cpp loads.
+
+Usage: make_torchscript.py OUTDIR
+
+For each torchvision model below: OUTDIR/<name>_traced.pt (torch.jit.trace, eval mode) and
+OUTDIR/<name>_scripted.pt (torch.jit.script). Weights are random (weights=None, nothing is
+downloaded) but seeded; BatchNorm affine parameters are randomized and the running statistics are
+moved by a few train-mode batches, so that neither is trivial. Also writes
+scripted modules that the capture must reject: control_flow_scripted.pt (branches on a tensor's
+value and loops over the batch), batch_loop_scripted.pt (loops over the batch only) and
+mode_branch_scripted.pt (different layers in train and eval mode).
+
+Idempotent: existing files are kept. Run by CTest as the `make_torchscript_models` fixture.
+"""
+
+import os
+import sys
+import time
+
+import torch
+import torchvision
+
+# Spatial size of the example input; the C++ test uses the same (kExampleSize there).
+SIZE = 32
+MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "densenet121"]
+
+
+def build(name):
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None, num_classes=10)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+        model.train()
+        for _ in range(3):
+            model(torch.randn(4, 3, SIZE, SIZE))
+    return model.eval()
+
+
+class ControlFlow(torch.nn.Module):
+    """Branches on a tensor's value and loops over the batch: no single trace describes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.b = torch.nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            y = self.a(x)
+        else:
+            y = self.b(x)
+        for i in range(x.size(0)):
+            y = y + x[i].mean()
+        return y
+
+
+class BatchLoop(torch.nn.Module):
+    """Loops over the batch: traces at two batch sizes differ in length."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        for i in range(x.size(0)):
+            y = y + x[i].mean()
+        return y
+
+
+class ModeBranch(torch.nn.Module):
+    """Runs different layers in train and eval mode: the train and eval traces differ."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.b = torch.nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        if self.training:
+            return self.a(x)
+        return self.b(x)
+
+
+# Scripted models that capture must reject (see RejectedModelTest).
+REJECTED = {"control_flow": ControlFlow, "batch_loop": BatchLoop, "mode_branch": ModeBranch}
+
+
+def save(module, path):
+    tmp = path + ".tmp"
+    module.save(tmp)
+    os.replace(tmp, path)  # a half-written file never looks like a finished one
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_torchscript.py OUTDIR")
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    torch.set_num_threads(1)
+
+    def wanted(fname):
+        path = os.path.join(outdir, fname)
+        if os.path.exists(path):
+            print("kept   ", path)
+            return None
+        return path
+
+    for name in MODELS:
+        traced = wanted(name + "_traced.pt")
+        scripted = wanted(name + "_scripted.pt")
+        if not traced and not scripted:
+            continue
+        model = build(name)
+        if traced:
+            t0 = time.time()
+            torch.manual_seed(1)
+            save(torch.jit.trace(model, torch.randn(1, 3, SIZE, SIZE)), traced)
+            print("wrote  ", traced, "(%.1f s)" % (time.time() - t0))
+        if scripted:
+            t0 = time.time()
+            save(torch.jit.script(model), scripted)
+            print("wrote  ", scripted, "(%.1f s)" % (time.time() - t0))
+
+    for name, cls in REJECTED.items():
+        path = wanted(name + "_scripted.pt")
+        if path:
+            torch.manual_seed(0)
+            save(torch.jit.script(cls().eval()), path)
+            print("wrote  ", path)
+
+
+if __name__ == "__main__":
+    main()
