@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh
+./scripts/build.sh nncf-capture
 out=build/main-job
 mkdir -p "$out"
 /usr/bin/python3 - "$out/resnet18.pt" <<'PY'

@@ -64,6 +64,31 @@ std::vector<std::string> input_names(const std::vector<at::Tensor>& examples, co
   return names;
 }
 
+// Note [Input shapes]: only the batch size is generalized; any other size the forward reads in
+// C++ (`x.size(2)` passed to an interpolation, say) is frozen into the graph, and running the
+// graph at another size would be silently wrong. One more eval-mode trace, with every dimension
+// from the third on doubled, tells: if it records the same computation, the graph is right at
+// any size; if it differs or fails, the captured graph requires the example's non-batch sizes,
+// which the runtime then checks.
+bool traces_the_same_at_other_sizes(const Forward& forward, const std::vector<at::Tensor>& inputs,
+                                    const std::vector<std::string>& names, const ModelAccess& model,
+                                    const torch::jit::Graph& eval) {
+  std::vector<at::Tensor> larger;
+  bool any = false;
+  for (const at::Tensor& x : inputs) {
+    std::vector<int64_t> repeats(x.dim(), 1);
+    for (int64_t d = 2; d < x.dim(); ++d) repeats[d] = 2;
+    any = any || x.dim() > 2;
+    larger.push_back(x.repeat(repeats));
+  }
+  if (!any) return false;
+  try {
+    return detail::same_computation(eval, *detail::trace_once(forward, larger, names, model).graph);
+  } catch (const std::exception&) {
+    return false;  // the model cannot run at those sizes at all
+  }
+}
+
 Captured capture_impl(const ModelAccess& model, const Forward& forward, const std::vector<at::Tensor>& examples,
                       const CaptureOptions& options) {
   TORCH_CHECK(!examples.empty(), "capture: at least one example input is needed");
@@ -83,6 +108,7 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
   };
 
   detail::Trace a, b, eval;
+  bool shapes_are_free = false;
   {
     StateGuard guard(model);
     model.set_training(true);
@@ -92,6 +118,7 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
     guard.restore_buffers();
     model.set_training(false);
     eval = detail::trace_once(forward, batch_of(options.batch_a), names, model);
+    shapes_are_free = traces_the_same_at_other_sizes(forward, batch_of(options.batch_a), names, model, *eval.graph);
   }
   for (const detail::Trace* t : {&a, &b, &eval}) detail::reject_data_dependence(t->warnings);
   detail::generalize(*a.graph, *b.graph, *eval.graph, options.batch_a, options.batch_b, examples.size());
@@ -102,6 +129,13 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
 
   detail::NamedTensors constants;
   Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants), {}};
+  if (!shapes_are_free) {
+    for (size_t i = 0; i < examples.size(); ++i) {
+      std::vector<int64_t> shape = examples[i].sizes().vec();
+      shape[0] = -1;
+      result.graph.inputs()[i]->set_shape(std::move(shape));
+    }
+  }
   passes::canonicalize_captured(result.graph);
   ir::verify(result.graph);
   for (const auto& group : {model.parameters, model.buffers, constants}) {

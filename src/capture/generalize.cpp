@@ -179,6 +179,14 @@ std::string describe(const Node* node) {
   return os.str();
 }
 
+bool same_computation(const Graph& a, const Graph& b) {
+  try {
+    return compare(a, index_nodes(a), b, index_nodes(b), "").empty();
+  } catch (const c10::Error&) {
+    return false;
+  }
+}
+
 void generalize(Graph& a, const Graph& b, const Graph& eval, int64_t batch_a, int64_t batch_b,
                 size_t num_data_inputs) {
   const std::string batch_runs =

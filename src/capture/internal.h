@@ -44,6 +44,9 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
 void generalize(torch::jit::Graph& a, const torch::jit::Graph& b, const torch::jit::Graph& eval,
                 int64_t batch_a, int64_t batch_b, size_t num_data_inputs);
 
+/// Whether two traces record the same ops on the same arguments with the same constants.
+bool same_computation(const torch::jit::Graph& a, const torch::jit::Graph& b);
+
 /// Throws when a trace's warnings show behaviour the trace cannot follow: a tensor's value read
 /// into a C++ number (Note [Reading tensor values] in trace.cpp), or a tracer warning.
 void reject_data_dependence(const std::vector<std::string>& warnings);

@@ -130,7 +130,10 @@ Graph::~Graph() = default;
 Graph Graph::clone() const {
   Graph g;
   std::unordered_map<const Value*, Value*> map;
-  for (Value* in : inputs_) map[in] = g.add_input(in->name(), in->type(), in->role());
+  for (Value* in : inputs_) {
+    map[in] = g.add_input(in->name(), in->type(), in->role());
+    map[in]->set_shape(in->shape());
+  }
   for (const auto& n : nodes_) {
     std::vector<Arg> args;
     args.reserve(n->inputs_.size());

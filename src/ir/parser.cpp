@@ -3,7 +3,9 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <sstream>
 #include <unordered_map>
 
 #include "nncf/ir/printer.h"
@@ -315,6 +317,19 @@ class Parser {
     define(name, line, col);
     expect(':');
     std::string type = parse_type();
+    std::vector<int64_t> shape;
+    const std::string shape_tag = " [shape=";
+    if (size_t at = type.rfind(shape_tag); at != std::string::npos && type.back() == ']') {
+      std::stringstream dims(type.substr(at + shape_tag.size(), type.size() - at - shape_tag.size() - 1));
+      std::string dim;
+      while (std::getline(dims, dim, ',')) {
+        char* end = nullptr;
+        const long long d = std::strtoll(dim.c_str(), &end, 10);
+        if (dim.empty() || *end != '\0' || d < -1) fail("bad dimension '" + dim + "' in the shape of %" + name);
+        shape.push_back(d);
+      }
+      type.resize(at);
+    }
     InputRole role = InputRole::Data;
     for (InputRole r : {InputRole::Training, InputRole::Parameter, InputRole::Buffer}) {
       std::string tag = std::string(" [") + to_string(r) + "]";
@@ -325,6 +340,7 @@ class Parser {
       }
     }
     values_[name] = graph_.add_input(name, type, role);
+    values_[name]->set_shape(std::move(shape));
   }
 
   void parse_node() {

@@ -140,6 +140,11 @@ std::string to_text(const Graph& graph) {
     if (i > 0) os << ", ";
     print_typed(os, in, /*always_show_type=*/true);
     if (in->role() != InputRole::Data) os << " [" << to_string(in->role()) << ']';
+    if (!in->shape().empty()) {
+      os << " [shape=";
+      for (size_t k = 0; k < in->shape().size(); ++k) os << (k ? "," : "") << in->shape()[k];
+      os << ']';
+    }
   }
   os << "):\n";
   for (const Node* n : graph.nodes()) {

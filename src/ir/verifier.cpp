@@ -60,6 +60,8 @@ void verify(const Graph& graph) {
       TORCH_CHECK(in->is_tensor(), "verify: ", to_string(in->role()), " input %", in->name(),
                   " must be a Tensor, got ", in->type());
     }
+    TORCH_CHECK(in->shape().empty() || (in->role() == InputRole::Data && in->is_tensor()), "verify: input %",
+                in->name(), " has a required shape, which only tensor data inputs can have");
   }
 
   for (const Node* n : graph.nodes()) {

@@ -390,6 +390,20 @@ void Program::clear_values() {
   }
 }
 
+namespace {
+// A graph captured at fixed non-batch sizes (Note [Input shapes] in capture.cpp) is only right
+// at those sizes.
+void check_shape(size_t i, const ir::Value& v, const at::Tensor& t) {
+  const std::vector<int64_t>& want = v.shape();
+  bool ok = t.dim() == static_cast<int64_t>(want.size());
+  for (size_t d = 0; ok && d < want.size(); ++d) ok = want[d] == -1 || want[d] == t.size(d);
+  TORCH_CHECK(ok, "nncf::CompressedModel: input ", i, " ('", v.name(), "') has shape ", t.sizes(),
+              ", but the model was captured for shape ", c10::IntArrayRef(want),
+              " (-1: any size): its traced computation depends on these sizes. Capture it with an example ",
+              "input of the size you need.");
+}
+}  // namespace
+
 c10::IValue Program::run(std::vector<c10::IValue> data, bool training,
                          const std::vector<at::Tensor>& tensors) {
   TORCH_CHECK(data.size() == data_slots_.size(), "nncf::CompressedModel: forward expects ",
@@ -398,6 +412,7 @@ c10::IValue Program::run(std::vector<c10::IValue> data, bool training,
     const ir::Value* v = data_values_[i];
     TORCH_CHECK(!v->is_tensor() || data[i].isTensor(), "nncf::CompressedModel: input ", i, " ('", v->name(),
                 "') must be a Tensor, got ", data[i].tagKind());
+    if (!v->shape().empty()) check_shape(i, *v, data[i].toTensor());
   }
   for (size_t i = 0; i < data.size(); ++i) slots_[data_slots_[i]] = std::move(data[i]);
   if (training_slot_) slots_[*training_slot_] = c10::IValue(training);

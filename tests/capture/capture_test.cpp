@@ -116,6 +116,42 @@ TEST(Capture, ScaledBatchBecomesSizeTimesFactor) {
   EXPECT_TRUE(torch::allclose(model->forward(x), net->forward(x), 1e-6, 1e-6));
 }
 
+// Upsamples to a size computed in C++ from the input: frozen into the trace.
+struct UpsampleNetImpl : nn::Module {
+  explicit UpsampleNetImpl(bool fixed) : fixed(fixed) {
+    conv = register_module("conv", nn::Conv2d(nn::Conv2dOptions(3, 4, 3).padding(1)));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = conv(x);
+    if (!fixed) return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+    return torch::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
+  }
+  bool fixed;
+  nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(UpsampleNet);
+
+TEST(Capture, RequiresTheExampleShapeOnlyWhenTheTraceDependsOnIt) {
+  UpsampleNet free_net(false), fixed_net(true);
+  auto free_cap = capture_module(free_net, {torch::randn({2, 3, 8, 8})});
+  auto fixed_cap = capture_module(fixed_net, {torch::randn({2, 3, 8, 8})});
+  EXPECT_TRUE(free_cap.graph.inputs()[0]->shape().empty());
+  EXPECT_EQ(fixed_cap.graph.inputs()[0]->shape(), (std::vector<int64_t>{-1, 3, 8, 8}));
+  // The fully convolutional one runs at other sizes, and right.
+  nncf::runtime::CompressedModel model(std::move(free_cap.graph), free_cap.tensors);
+  auto x = torch::randn({3, 3, 20, 12});
+  EXPECT_TRUE(torch::allclose(model->forward(x), free_net->forward(x), 1e-6, 1e-6));
+  // The other one refuses them rather than upsample to the traced size.
+  nncf::runtime::CompressedModel fixed_model(std::move(fixed_cap.graph), fixed_cap.tensors);
+  EXPECT_EQ(fixed_model->forward(torch::randn({5, 3, 8, 8})).sizes(), (std::vector<int64_t>{5, 4, 16, 16}));
+  try {
+    fixed_model->forward(torch::randn({5, 3, 16, 16}));
+    ADD_FAILURE() << "a shape the capture froze was accepted";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[-1, 3, 8, 8]"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Capture, LeavesModelStateAsItWas) {
   ProbeNet net;
   net->eval();

@@ -149,6 +149,24 @@ TEST(PrinterTest, ParsesNumberSpellingsItDoesNotPrint) {
   EXPECT_TRUE(std::isnan(n->input(4).constant().to_double()));
 }
 
+TEST(PrinterTest, RequiredInputShapesRoundTrip) {
+  const char* text =
+      "graph(%x : Tensor [shape=-1,3,32,32], %y : Tensor, %training : bool [training]):\n"
+      "  %1 = aten::add.Tensor(%x, %y, 1)  # scope=add_0\n"
+      "  return (%1)\n";
+  expect_round_trip(text);
+  Graph g = parse_graph(text);
+  EXPECT_EQ(g.inputs()[0]->shape(), (std::vector<int64_t>{-1, 3, 32, 32}));
+  EXPECT_TRUE(g.inputs()[1]->shape().empty());
+  EXPECT_EQ(g.clone().inputs()[0]->shape(), g.inputs()[0]->shape());
+  EXPECT_NE(error_of([] { parse_graph("graph(%x : Tensor [shape=-1,a]):\n  return ()\n"); })
+                .find("bad dimension 'a' in the shape of %x"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_graph("graph(%w : Tensor [param] [shape=3]):\n  return ()\n"); })
+                .find("only tensor data inputs"),
+            std::string::npos);
+}
+
 TEST(PrinterTest, ErrorsNameLineAndColumn) {
   auto parse = [](const char* text) { return error_of([&] { parse_graph(text); }); };
   EXPECT_NE(

@@ -104,6 +104,12 @@ class Value {
 
   void set_type(std::string type) { type_ = std::move(type); }
 
+  /// For a Data input: the shape the model requires, -1 where any size works (the batch);
+  /// empty when any shape works. Capture sets it when the traced computation depends on the
+  /// non-batch sizes of the input (Note [Input shapes] in capture.cpp).
+  const std::vector<int64_t>& shape() const { return shape_; }
+  void set_shape(std::vector<int64_t> shape) { shape_ = std::move(shape); }
+
  private:
   friend class Graph;
   friend class Node;
@@ -115,6 +121,7 @@ class Value {
   Node* producer_ = nullptr;
   size_t index_ = 0;
   InputRole role_ = InputRole::Data;
+  std::vector<int64_t> shape_;
   std::vector<Use> uses_;
 };
 
