@@ -6,7 +6,6 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <fstream>
@@ -122,13 +121,13 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
   }
   for (const detail::Trace* t : {&a, &b, &eval}) detail::reject_data_dependence(t->warnings);
   detail::generalize(*a.graph, *b.graph, *eval.graph, options.batch_a, options.batch_b, examples.size());
-  // Out-of-place forms where alias analysis proves nothing else sees the mutation; what is left
-  // in place (the num_batches_tracked update) writes a buffer, as in the original model.
-  torch::jit::RemoveTensorMutation(a.graph);
+  // Out-of-place forms where nothing can tell the difference; what is left in place (the
+  // num_batches_tracked update) writes a buffer, as in the original model.
+  const auto inplace = detail::remove_inplace_ops(a.graph);
   torch::jit::EliminateDeadCode(a.graph);
 
   detail::NamedTensors constants;
-  Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants), {}};
+  Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants, inplace), {}};
   if (!shapes_are_free) {
     for (size_t i = 0; i < examples.size(); ++i) {
       std::vector<int64_t> shape = examples[i].sizes().vec();

@@ -91,7 +91,7 @@ bool is_structural_prim(c10::Symbol k) {
 }  // namespace
 
 ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t num_parameters,
-                  NamedTensors& constants) {
+                  NamedTensors& constants, const std::unordered_set<const torch::jit::Node*>& inplace) {
   ir::Graph g;
   std::unordered_map<const torch::jit::Value*, ir::Value*> values;
   std::unordered_map<const torch::jit::Value*, ir::Constant> folded;
@@ -142,6 +142,7 @@ ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t
     std::vector<std::string> types;
     for (const torch::jit::Value* out : n->outputs()) types.push_back(type_name(out->type()));
     ir::Node* node = g.create_node(op, std::move(args), types);
+    node->set_inplace_hint(inplace.count(n) != 0);
     for (size_t k = 0; k < n->outputs().size(); ++k) values[n->outputs()[k]] = node->output(k);
   }
   for (const torch::jit::Value* out : graph.outputs()) {

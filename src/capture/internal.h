@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,10 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
 void generalize(torch::jit::Graph& a, const torch::jit::Graph& b, const torch::jit::Graph& eval,
                 int64_t batch_a, int64_t batch_b, size_t num_data_inputs);
 
+/// Rewrites in-place ops to their out-of-place twins where no reader can tell (Note [In-place
+/// execution] in inplace.cpp); returns the rewritten nodes.
+std::unordered_set<const torch::jit::Node*> remove_inplace_ops(const std::shared_ptr<torch::jit::Graph>& graph);
+
 /// Whether two traces record the same ops on the same arguments with the same constants.
 bool same_computation(const torch::jit::Graph& a, const torch::jit::Graph& b);
 
@@ -53,9 +58,9 @@ void reject_data_dependence(const std::vector<std::string>& warnings);
 
 /// Converts a generalized trace to the IR. Graph inputs keep their names; the roles come from
 /// the counts. Tensor constants become Buffer inputs named `nncf_constants.<k>` and are added to
-/// `constants`.
+/// `constants`. Nodes in `inplace` get the IR's in-place hint.
 ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t num_parameters,
-                  NamedTensors& constants);
+                  NamedTensors& constants, const std::unordered_set<const torch::jit::Node*>& inplace);
 
 /// A readable description of a JIT node for error messages: "aten::view (node 12, after conv1)".
 std::string describe(const torch::jit::Node* node);

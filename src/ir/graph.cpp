@@ -152,6 +152,7 @@ Graph Graph::clone() const {
       names.push_back(out->name());
     }
     Node* copy = g.create_node(n->qualified_op(), std::move(args), types, n->scope_, nullptr, names);
+    copy->inplace_hint_ = n->inplace_hint_;
     for (size_t i = 0; i < n->outputs_.size(); ++i) map[n->outputs_[i]] = copy->outputs_[i];
   }
   for (Value* out : outputs_) {

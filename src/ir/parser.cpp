@@ -374,6 +374,12 @@ class Parser {
       } while (try_consume(','));
       expect(')');
     }
+    skip_blanks();
+    constexpr std::string_view kInplace = "inplace";
+    const bool inplace = text_.substr(pos_, kInplace.size()) == kInplace;
+    if (inplace) {
+      for (size_t i = 0; i < kInplace.size(); ++i) advance();
+    }
     std::string scope;
     skip_blanks();
     if (peek() == '#') {
@@ -386,6 +392,7 @@ class Parser {
       if (!scope.empty() && scope.back() == '\r') scope.pop_back();
     }
     Node* n = graph_.create_node(op, std::move(args), types, std::move(scope), nullptr, names);
+    n->set_inplace_hint(inplace);
     for (size_t i = 0; i < names.size(); ++i) {
       define(names[i], where[i].first, where[i].second);  // outputs may not shadow each other
       values_[names[i]] = n->output(i);

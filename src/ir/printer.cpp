@@ -165,6 +165,7 @@ std::string to_text(const Graph& graph) {
       }
     }
     os << ')';
+    if (n->inplace_hint()) os << " inplace";
     if (!n->scope().empty()) os << "  # scope=" << n->scope();
     os << '\n';
   }

@@ -248,6 +248,17 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
       }
       for (auto [port, s] : replaced) step.in[port] = s;
     }
+    // Note [In-place execution] (capture/inplace.cpp): the original model ran this op in place.
+    // So may we, unless an inserted module produced argument 0 (its backward may need it).
+    const bool hooked_input = node->inputs().empty() || !node->input(0).is_value() ||
+                              step.in[0] != slot_of.at(node->input(0).value()) ||
+                              (!node->input(0).value()->is_graph_input() &&
+                               post_hooks.count(node->input(0).value()->producer()->scope()));
+    if (node->inplace_hint() && step.kind == Kind::Dispatch && !hooked_input) {
+      if (auto twin = c10::Dispatcher::singleton().findSchema({node->op() + "_", node->overload()})) {
+        step.inplace_op = *twin;
+      }
+    }
     steps_.push_back(std::move(step));
     // Post-op hooks replace the output in place, so every consumer and graph output sees them.
     if (auto it = post_hooks.find(node->scope()); it != post_hooks.end()) {
@@ -260,6 +271,14 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
   }
   for (const ir::Value* v : graph.outputs()) output_slots_.push_back(slot_of.at(v));
   compute_liveness();
+  choose_inplace();
+}
+
+void Program::choose_inplace() {
+  // Only where this step is the last reader of argument 0: the value dies here anyway.
+  for (Step& step : steps_) {
+    if (step.inplace_op && step.move_in[0]) step.op = step.inplace_op;
+  }
 }
 
 void Program::compute_liveness() {

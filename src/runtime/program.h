@@ -57,6 +57,7 @@ class Program {
     std::vector<uint32_t> out;      // result slots
     std::vector<uint32_t> release;  // slots reset after the results are stored
     std::optional<c10::OperatorHandle> op;
+    std::optional<c10::OperatorHandle> inplace_op;  // the op's in-place twin, when it may run in place
     torch::jit::Operation jit_op = nullptr;
     torch::nn::AnyModule hook;
     std::string where;  // "aten::conv2d (scope conv1)" -- for error messages
@@ -67,6 +68,7 @@ class Program {
   /// Sets the step's kind and operator; returns the schema for a dispatcher/JIT operator.
   const c10::FunctionSchema* resolve(const ir::Node& node, Step& step);
   void compute_liveness();
+  void choose_inplace();
   void execute(Step& step);
   c10::IValue construct_list(ListKind kind);  // from the whole stack
   void clear_values();

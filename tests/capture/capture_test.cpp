@@ -79,6 +79,8 @@ TEST(Capture, GeneralizesBatchAndMode) {
   EXPECT_NE(text.find("aten::conv2d("), std::string::npos) << text;
   EXPECT_NE(text.find("aten::linear("), std::string::npos) << text;
   EXPECT_NE(text.find("aten::relu("), std::string::npos) << text;
+  // relu_ ran in place on a fresh value: out-of-place with the hint that it may run in place.
+  EXPECT_NE(text.find(" inplace  # scope=relu_0"), std::string::npos) << text;
   for (const char* raw : {"aten::_convolution", "aten::addmm", "aten::relu_", "aten::t("}) {
     EXPECT_EQ(text.find(raw), std::string::npos) << raw << " left in\n" << text;
   }
@@ -150,6 +152,30 @@ TEST(Capture, RequiresTheExampleShapeOnlyWhenTheTraceDependsOnIt) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("[-1, 3, 8, 8]"), std::string::npos) << e.what();
   }
+}
+
+// Mutates a value through a view while the base is still read afterwards.
+struct ViewMutationNetImpl : nn::Module {
+  ViewMutationNetImpl() { conv = register_module("conv", nn::Conv2d(nn::Conv2dOptions(3, 4, 3).padding(1))); }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = conv(x);
+    torch::Tensor half = y.narrow(1, 0, 2);
+    half.relu_();  // writes into y
+    return y * 2;
+  }
+  nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(ViewMutationNet);
+
+TEST(Capture, KeepsInPlaceOpsThatOtherReadersSee) {
+  ViewMutationNet net;
+  auto cap = capture_module(net, {torch::randn({2, 3, 6, 6})});
+  const std::string text = nncf::ir::to_text(cap.graph);
+  EXPECT_NE(text.find("aten::relu_("), std::string::npos) << text;
+  nncf::runtime::CompressedModel model(std::move(cap.graph), cap.tensors);
+  auto x = torch::randn({5, 3, 6, 6});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(model->forward(x), net->forward(x)));
 }
 
 TEST(Capture, LeavesModelStateAsItWas) {

@@ -167,6 +167,19 @@ TEST(PrinterTest, RequiredInputShapesRoundTrip) {
             std::string::npos);
 }
 
+TEST(PrinterTest, InplaceHintRoundTrips) {
+  const char* text =
+      "graph(%x : Tensor):\n"
+      "  %1 = aten::relu(%x) inplace  # scope=relu_0\n"
+      "  %2 = aten::relu(%1)  # scope=relu_1\n"
+      "  return (%2)\n";
+  expect_round_trip(text);
+  Graph g = parse_graph(text);
+  EXPECT_TRUE(g.find_node("relu_0")->inplace_hint());
+  EXPECT_FALSE(g.find_node("relu_1")->inplace_hint());
+  EXPECT_TRUE(g.clone().find_node("relu_0")->inplace_hint());
+}
+
 TEST(PrinterTest, ErrorsNameLineAndColumn) {
   auto parse = [](const char* text) { return error_of([&] { parse_graph(text); }); };
   EXPECT_NE(

@@ -321,6 +321,50 @@ graph(%x : Tensor):
   EXPECT_EQ(out.unsafeGetTensorImpl(), watch_d->seen->lock().get());
 }
 
+// Keeps what it is given, to check later that nothing wrote to it.
+struct KeepImpl : torch::nn::Module {
+  torch::Tensor forward(const torch::Tensor& x) {
+    kept = x;
+    return x;
+  }
+  torch::Tensor kept;
+};
+TORCH_MODULE(Keep);
+
+TEST(CompressedModel, RunsHintedOpsInPlaceUnlessAModuleProducedTheArgument) {
+  const char* text = R"IR(
+graph(%x : Tensor):
+  %a = aten::neg(%x)  # scope=a
+  %b = aten::relu(%a) inplace  # scope=b
+  %c = aten::relu(%a)  # scope=c
+  return (%b, %c)
+)IR";
+  // %a is still read by %c when %b runs: not in place.
+  torch::Tensor x = torch::randn({64});
+  auto outs = CompressedModel(ir::parse_graph(text), Tensors{})->forward(std::vector<c10::IValue>{x}).toTupleRef().elements();
+  EXPECT_EQ(outs[0].toTensor()._version(), 0);
+
+  const char* last_use = R"IR(
+graph(%x : Tensor):
+  %a = aten::neg(%x)  # scope=a
+  %b = aten::relu(%a) inplace  # scope=b
+  return (%b)
+)IR";
+  // An in-place op bumps the version counter of what it returns.
+  torch::Tensor y = CompressedModel(ir::parse_graph(last_use), Tensors{})->forward(x);
+  EXPECT_EQ(y._version(), 1);
+  EXPECT_TRUE(torch::equal(y, torch::relu(-x)));
+
+  // A module on %a: its result must stay as it returned it.
+  CompressedModel hooked(ir::parse_graph(last_use), Tensors{});
+  Keep keep;
+  hooked->insert(InsertionPoint::post_op("a"), torch::nn::AnyModule(keep), "keep");
+  torch::Tensor z = hooked->forward(x);
+  EXPECT_EQ(z._version(), 0);
+  EXPECT_TRUE(torch::equal(keep->kept, -x)) << "the op ran in place on the module's result";
+  EXPECT_TRUE(torch::equal(z, torch::relu(-x)));
+}
+
 TEST(CompressedModel, RunsListsTuplesJitOnlyOpsAndSchemaDefaults) {
   CompressedModel model(ir::parse_graph(R"IR(
 graph(%x : Tensor, %training : bool [training], %idx : Tensor [buffer]):

@@ -160,6 +160,12 @@ class Node {
   const std::string& scope() const { return scope_; }
   void set_scope(std::string scope) { scope_ = std::move(scope); }
 
+  /// The original model ran this op in place on argument 0, and nothing reads that argument
+  /// afterwards: the runtime may run the in-place variant (Note [In-place execution] in
+  /// capture/inplace.cpp). Printed as `inplace` after the argument list.
+  bool inplace_hint() const { return inplace_hint_; }
+  void set_inplace_hint(bool hint) { inplace_hint_ = hint; }
+
   /// Replaces argument `i` (use lists are kept in sync).
   void set_input(size_t i, Arg arg);
   /// Appends / removes arguments.
@@ -181,6 +187,7 @@ class Node {
   std::vector<Arg> inputs_;
   std::vector<Value*> outputs_;
   std::string scope_;
+  bool inplace_hint_ = false;
   std::list<std::unique_ptr<Node>>::iterator self_;
 };
 
