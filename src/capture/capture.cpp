@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <fstream>
@@ -164,6 +165,10 @@ Captured capture_torchscript(torch::jit::Module& module, const std::vector<torch
   model.training = module.is_training();
   model.set_training = [&module](bool t) { module.train(t); };
   Forward forward = [&module](const std::vector<c10::IValue>& in) { return module.forward(in); };
+  // The graph executor's optimizations (constant pooling compares tensors with aten::equal) would
+  // run inside the trace and read as the model's own ops; the plain interpreter runs the graph as
+  // it is, which is all a trace needs.
+  torch::jit::GraphOptimizerEnabledGuard plain_interpreter(false);
   return capture_impl(model, forward, example_inputs, options);
 }
 

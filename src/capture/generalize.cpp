@@ -92,9 +92,13 @@ std::vector<ConstantDiff> compare(const Graph& ga, const Indexed& a, const Graph
                                   const std::string& what) {
   auto fail = [&](const Node* n, const std::string& why) {
     if (n->kind() == c10::prim::Constant) n = consumer(n);
+    const bool by_mode = what.find("eval") != std::string::npos;
     TORCH_CHECK(false, "capture: the model computes different things ", what, ": ", why, " at ",
-                describe(n), ". Its forward has control flow or shapes that depend on the ",
-                "input's values or on the mode; such a model cannot be captured by tracing.");
+                describe(n), ". Its forward has control flow or shapes that depend on ",
+                by_mode ? "the train/eval mode (a branch on is_training() such as stochastic depth, or a fast "
+                          "path taken only in eval mode)"
+                        : "the input's values or the batch size",
+                "; one traced graph cannot be right for every run of such a model.");
   };
   const size_t common = std::min(a.nodes.size(), b.nodes.size());
   std::vector<ConstantDiff> diffs;

@@ -29,21 +29,67 @@ void collect_warning(const std::string& message) {
 // `if (t.any().item<bool>())`) leaves no trace in the graph: the number becomes a constant. The
 // LibTorch tracer warns about this only from Python, so an op observer watches for the ops that
 // make such numbers. Only calls made while tracing is active count: the tracer pauses itself
-// while an op runs, so reads inside an op's own implementation are not user code.
+// while an op runs, so reads inside an op's own implementation are not user code. And only reads
+// of tensors computed from the graph's inputs count: a traced TorchScript file turns sizes into
+// tensors and back (`aten::Int(prim::NumToTensor(aten::size(x, 1)))`), which reads nothing the
+// inputs decide beyond the shapes the traces already compare.
 bool reads_tensor_value(const char* op) {
   static const std::unordered_set<std::string> readers = {
       "aten::item", "aten::_local_scalar_dense", "aten::is_nonzero", "aten::equal", "aten::allclose"};
   return readers.count(op) != 0;
 }
 
+// Whether the traced value of `t` is computed from a graph input (data, parameter or buffer).
+bool depends_on_inputs(tracer::TracingState& state, const c10::IValue& t) {
+  if (!t.isTensor() || !state.hasValue(t)) return false;
+  std::vector<const torch::jit::Node*> todo{state.getValue(t)->node()};
+  std::unordered_set<const torch::jit::Node*> seen;
+  while (!todo.empty()) {
+    const torch::jit::Node* n = todo.back();
+    todo.pop_back();
+    if (n->kind() == c10::prim::Param) return true;
+    if (!seen.insert(n).second) continue;
+    for (const torch::jit::Value* in : n->inputs()) todo.push_back(in->node());
+  }
+  return false;
+}
+
 std::unique_ptr<at::ObserverContext> observe_op(const at::RecordFunction& fn) {
-  if (active_warnings != nullptr && tracer::isTracing() && reads_tensor_value(fn.name())) {
+  if (active_warnings == nullptr || !tracer::isTracing() || !reads_tensor_value(fn.name())) return nullptr;
+  tracer::TracingState& state = *tracer::getTracingState();
+  bool reads_inputs = false;
+  for (const c10::IValue& in : fn.inputs()) reads_inputs = reads_inputs || depends_on_inputs(state, in);
+  if (reads_inputs) {
     const torch::jit::Graph& g = *tracer::getTracingState()->graph;
     std::string where = "before the first op";
     if (g.nodes().rbegin() != g.nodes().rend()) where = "after " + describe(*g.nodes().rbegin());
     active_warnings->push_back(std::string(kReadsValue) + fn.name() + " " + where);
   }
   return nullptr;
+}
+
+// The graph value of what the forward returned: tensors, and tuples and lists of them, with None
+// allowed inside a tuple (a scripted GoogLeNet returns (logits, None, None) in eval mode). The
+// tracer's own TracingState::getOutput refuses None.
+torch::jit::Value* record_output(tracer::TracingState& state, const c10::IValue& out) {
+  torch::jit::Graph& g = *state.graph;
+  if (out.isTensor()) return state.getValue(out);
+  if (out.isNone()) return g.insertConstant(c10::IValue());
+  if (out.isTuple()) {
+    std::vector<torch::jit::Value*> items;
+    for (const c10::IValue& item : out.toTupleRef().elements()) items.push_back(record_output(state, item));
+    return g.insertNode(g.createTuple(items))->output();
+  }
+  if (out.isTensorList() || (out.isList() && out.toListRef().size() > 0 && out.toListRef()[0].isTensor())) {
+    std::vector<torch::jit::Value*> items;
+    for (const c10::IValue& item : out.toListRef()) {
+      TORCH_CHECK(item.isTensor(), "capture: the model's forward returns a list that mixes tensors and ", item.tagKind());
+      items.push_back(state.getValue(item));
+    }
+    return g.insertNode(g.createList(c10::TensorType::get(), items))->output();
+  }
+  TORCH_CHECK(false, "capture: the model's forward must return tensors, or tuples and lists of tensors; it returns ",
+              out.tagKind());
 }
 
 torch::jit::Value* add_tensor_input(torch::jit::Graph& g, const std::string& name, const at::Tensor& t) {
@@ -58,7 +104,7 @@ torch::jit::Value* add_tensor_input(torch::jit::Graph& g, const std::string& nam
 struct TracingScope {
   explicit TracingScope(std::vector<std::string>* warnings)
       : observer_(at::addThreadLocalCallback(
-            at::RecordFunctionCallback(&observe_op).scopes({at::RecordScope::FUNCTION}))) {
+            at::RecordFunctionCallback(&observe_op).needsInputs(true).scopes({at::RecordScope::FUNCTION}))) {
     active_warnings = warnings;
     tracer::setWarn(&collect_warning);
   }
@@ -90,10 +136,7 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
 
   std::vector<c10::IValue> args(inputs.begin(), inputs.end());
   c10::IValue out = forward(args);
-  TORCH_CHECK(out.isTensor() || out.isTuple() || out.isTensorList() || out.isList(),
-              "capture: the model's forward must return a tensor, a tuple or a list of tensors; got ",
-              out.tagKind());
-  g.registerOutput(state->getOutput(out, 0));
+  g.registerOutput(record_output(*state, out));
   tracer::setTracingState(nullptr);
 
   result.graph = state->graph;

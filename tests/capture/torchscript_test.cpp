@@ -56,7 +56,9 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, TorchScriptModelTest,
                          ::testing::Values("resnet18_traced", "resnet18_scripted", "mobilenet_v2_traced",
                                            "mobilenet_v2_scripted", "squeezenet1_1_traced",
                                            "squeezenet1_1_scripted", "densenet121_traced",
-                                           "densenet121_scripted"),
+                                           "densenet121_scripted", "googlenet_traced", "googlenet_scripted",
+                                           "shufflenet_v2_x0_5_traced", "shufflenet_v2_x0_5_scripted",
+                                           "mobilenet_v3_small_traced", "mobilenet_v3_small_scripted"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // capture_torchscript_file loads the module itself: same graph as capturing the loaded module, and

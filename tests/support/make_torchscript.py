@@ -23,15 +23,26 @@ import torchvision
 
 # Spatial size of the example input; the C++ test uses the same (kExampleSize there).
 SIZE = 32
-MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "densenet121"]
+# name -> extra constructor arguments. googlenet returns (logits, None, None) when scripted;
+# shufflenet's traced file turns sizes into tensors and back (prim::NumToTensor / aten::Int);
+# mobilenet_v3_small has hardswish, hardsigmoid and squeeze-excitation multiplies.
+MODELS = {
+    "resnet18": {},
+    "mobilenet_v2": {},
+    "squeezenet1_1": {},
+    "densenet121": {},
+    "googlenet": {"aux_logits": False, "init_weights": False},
+    "shufflenet_v2_x0_5": {},
+    "mobilenet_v3_small": {},
+}
 
 
 def build(name):
     torch.manual_seed(0)
-    model = getattr(torchvision.models, name)(weights=None, num_classes=10)
+    model = getattr(torchvision.models, name)(weights=None, num_classes=10, **MODELS[name])
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
+            if isinstance(m, torch.nn.BatchNorm2d) and m.affine:
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.2, 0.2)
         model.train()
