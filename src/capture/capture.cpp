@@ -1,5 +1,6 @@
-// Capture entry points: prepare the trace inputs, run the three traces (Note [Three traces] in
-// generalize.cpp) while keeping the model's state untouched, and hand the result to the IR.
+// Capture entry points: prepare the trace inputs, run the traces (Note [Several traces] in
+// generalize.cpp, Note [Mode-specific ops] in merge_modes.cpp, Note [Input shapes] below) while
+// keeping the model's state untouched, and hand the result to the IR.
 
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -65,28 +66,37 @@ std::vector<std::string> input_names(const std::vector<at::Tensor>& examples, co
 }
 
 // Note [Input shapes]: only the batch size is generalized; any other size the forward reads in
-// C++ (`x.size(2)` passed to an interpolation, say) is frozen into the graph, and running the
-// graph at another size would be silently wrong. One more eval-mode trace, with every dimension
-// from the third on doubled, tells: if it records the same computation, the graph is right at
-// any size; if it differs or fails, the captured graph requires the example's non-batch sizes,
-// which the runtime then checks.
-bool traces_the_same_at_other_sizes(const Forward& forward, const std::vector<at::Tensor>& inputs,
-                                    const std::vector<std::string>& names, const ModelAccess& model,
-                                    const torch::jit::Graph& eval) {
-  std::vector<at::Tensor> larger;
-  bool any = false;
-  for (const at::Tensor& x : inputs) {
-    std::vector<int64_t> repeats(x.dim(), 1);
-    for (int64_t d = 2; d < x.dim(); ++d) repeats[d] = 2;
-    any = any || x.dim() > 2;
-    larger.push_back(x.repeat(repeats));
+// C++ (`x.size(2)` passed to an interpolation, padding to a multiple of 8) is frozen into the
+// graph, and running the graph at another size would be silently wrong. So each non-batch
+// dimension of each input is probed with one more eval-mode trace at that size plus one (an odd
+// change breaks divisibility, squareness and ratios), or, if the model cannot run there, at twice
+// that size. A trace that records the same computation leaves the dimension free; one that differs
+// makes the example's size a requirement, which the runtime checks. A dimension at which the model
+// cannot run at all stays free: the captured ops fail there just as the model's do.
+std::vector<std::vector<int64_t>> required_shapes(const Forward& forward, const std::vector<at::Tensor>& inputs,
+                                                  const std::vector<std::string>& names, const ModelAccess& model,
+                                                  const torch::jit::Graph& eval) {
+  auto same_at = [&](size_t i, int64_t d, bool doubled) -> c10::optional<bool> {
+    std::vector<at::Tensor> probe = inputs;
+    const at::Tensor& x = inputs[i];
+    probe[i] = doubled ? at::cat({x, x}, d) : at::cat({x, x.narrow(d, 0, 1)}, d);
+    try {
+      return detail::same_computation(eval, *detail::trace_once(forward, probe, names, model).graph);
+    } catch (const std::exception&) {
+      return c10::nullopt;  // the model cannot run at that size
+    }
+  };
+  std::vector<std::vector<int64_t>> shapes(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    for (int64_t d = 1; d < inputs[i].dim(); ++d) {
+      c10::optional<bool> same = same_at(i, d, /*doubled=*/false);
+      if (!same) same = same_at(i, d, /*doubled=*/true);
+      if (same.value_or(true)) continue;
+      if (shapes[i].empty()) shapes[i].assign(inputs[i].dim(), -1);
+      shapes[i][d] = inputs[i].size(d);
+    }
   }
-  if (!any) return false;
-  try {
-    return detail::same_computation(eval, *detail::trace_once(forward, larger, names, model).graph);
-  } catch (const std::exception&) {
-    return false;  // the model cannot run at those sizes at all
-  }
+  return shapes;
 }
 
 Captured capture_impl(const ModelAccess& model, const Forward& forward, const std::vector<at::Tensor>& examples,
@@ -107,8 +117,8 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
     return xs;
   };
 
-  detail::Trace a, b, eval;
-  bool shapes_are_free = false;
+  detail::Trace a, b, eval, eval_b;
+  std::vector<std::vector<int64_t>> shapes;
   {
     StateGuard guard(model);
     model.set_training(true);
@@ -118,24 +128,24 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
     guard.restore_buffers();
     model.set_training(false);
     eval = detail::trace_once(forward, batch_of(options.batch_a), names, model);
-    shapes_are_free = traces_the_same_at_other_sizes(forward, batch_of(options.batch_a), names, model, *eval.graph);
+    eval_b = detail::trace_once(forward, batch_of(options.batch_b), names, model);
+    shapes = required_shapes(forward, batch_of(options.batch_a), names, model, *eval.graph);
   }
-  for (const detail::Trace* t : {&a, &b, &eval}) detail::reject_data_dependence(t->warnings);
-  detail::generalize(*a.graph, *b.graph, *eval.graph, options.batch_a, options.batch_b, examples.size());
+  for (const detail::Trace* t : {&a, &b, &eval, &eval_b}) detail::reject_data_dependence(t->warnings);
+  detail::generalize_batch(*a.graph, *b.graph, options.batch_a, options.batch_b);
+  detail::generalize_batch(*eval.graph, *eval_b.graph, options.batch_a, options.batch_b);
   // Out-of-place forms where nothing can tell the difference; what is left in place (the
-  // num_batches_tracked update) writes a buffer, as in the original model.
-  const auto inplace = detail::remove_inplace_ops(a.graph);
-  torch::jit::EliminateDeadCode(a.graph);
+  // num_batches_tracked update) writes a buffer, as in the original model. Each mode's trace is
+  // rewritten on its own: alias analysis knows nothing of prim::ModeSelect.
+  auto inplace = detail::remove_inplace_ops(a.graph);
+  const auto eval_inplace = detail::remove_inplace_ops(eval.graph);
+  detail::ModeMarks modes = detail::merge_modes(*a.graph, *eval.graph, examples.size(), eval_inplace, inplace);
+  torch::jit::EliminateDeadCode(a.graph->block(), true,
+                                torch::jit::DCESideEffectPolicy::DONT_DELETE_NODES_WITH_SIDE_EFFECTS);
 
   detail::NamedTensors constants;
-  Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants, inplace), {}};
-  if (!shapes_are_free) {
-    for (size_t i = 0; i < examples.size(); ++i) {
-      std::vector<int64_t> shape = examples[i].sizes().vec();
-      shape[0] = -1;
-      result.graph.inputs()[i]->set_shape(std::move(shape));
-    }
-  }
+  Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants, inplace, modes), {}};
+  for (size_t i = 0; i < examples.size(); ++i) result.graph.inputs()[i]->set_shape(shapes[i]);
   passes::canonicalize_captured(result.graph);
   ir::verify(result.graph);
   for (const auto& group : {model.parameters, model.buffers, constants}) {

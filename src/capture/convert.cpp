@@ -85,13 +85,15 @@ c10::optional<ir::Constant> fold_list(const Node* n) {
 
 bool is_structural_prim(c10::Symbol k) {
   return k == c10::prim::ListConstruct || k == c10::prim::TupleConstruct || k == c10::prim::ListUnpack ||
-         k == c10::prim::TupleUnpack || k == c10::prim::TupleIndex;
+         k == c10::prim::TupleUnpack || k == c10::prim::TupleIndex ||
+         k == c10::Symbol::fromQualString("prim::ModeSelect");
 }
 
 }  // namespace
 
 ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t num_parameters,
-                  NamedTensors& constants, const std::unordered_set<const torch::jit::Node*>& inplace) {
+                  NamedTensors& constants, const std::unordered_set<const torch::jit::Node*>& inplace,
+                  const ModeMarks& modes) {
   ir::Graph g;
   std::unordered_map<const torch::jit::Value*, ir::Value*> values;
   std::unordered_map<const torch::jit::Value*, ir::Constant> folded;
@@ -143,6 +145,7 @@ ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t
     for (const torch::jit::Value* out : n->outputs()) types.push_back(type_name(out->type()));
     ir::Node* node = g.create_node(op, std::move(args), types);
     node->set_inplace_hint(inplace.count(n) != 0);
+    if (auto mode = modes.find(n); mode != modes.end()) node->set_runs_in(mode->second);
     for (size_t k = 0; k < n->outputs().size(); ++k) values[n->outputs()[k]] = node->output(k);
   }
   for (const torch::jit::Value* out : graph.outputs()) {

@@ -1,9 +1,9 @@
-// Merges three traces of one model into a graph that is right for every batch size and for both
-// train and eval mode. Note [Three traces]: the LibTorch tracer records C++ integers (a batch size
-// read with `x.size(0)`) and mode flags (`batch_norm(..., training=true)`) as constants. Tracing at
-// two batch sizes tells the batch-dependent integers apart; tracing in eval mode tells the mode
-// flags apart. Anything else that differs means the trace is not the model's computation in
-// general, and capture refuses instead of returning a graph that is silently wrong.
+// Generalizes a trace over the batch size. Note [Several traces]: the LibTorch tracer records C++
+// integers (a batch size read with `x.size(0)`) and mode flags (`batch_norm(..., training=true)`)
+// as constants. Tracing each mode at two batch sizes tells the batch-dependent integers apart;
+// anything else that differs between them means the trace is not the model's computation in
+// general, and capture refuses instead of returning a graph that is silently wrong. The modes are
+// merged in merge_modes.cpp.
 
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
@@ -19,18 +19,6 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 namespace {
-
-// The argument position of the `training` flag in ops whose behaviour follows the mode.
-int training_arg(c10::Symbol kind) {
-  static const std::unordered_map<std::string, int> positions = {
-      {"aten::batch_norm", 5},         {"aten::native_batch_norm", 5}, {"aten::dropout", 2},
-      {"aten::dropout_", 2},           {"aten::feature_dropout", 2},   {"aten::feature_dropout_", 2},
-      {"aten::alpha_dropout", 2},      {"aten::alpha_dropout_", 2},    {"aten::feature_alpha_dropout", 2},
-      {"aten::feature_alpha_dropout_", 2}, {"aten::rrelu", 4},
-  };
-  auto it = positions.find(kind.toQualString());
-  return it == positions.end() ? -1 : it->second;
-}
 
 bool ivalues_equal(const c10::IValue& a, const c10::IValue& b) {
   if (a.isTensor() && b.isTensor()) {
@@ -138,31 +126,6 @@ std::vector<ConstantDiff> compare(const Graph& ga, const Indexed& a, const Graph
   return diffs;
 }
 
-// The `num_batches_tracked += 1` of BatchNorm in train mode: an in-place add on a buffer input,
-// plus the constants only it uses. The eval trace has none of these.
-std::unordered_set<const Node*> buffer_updates(Graph& g, size_t num_data_inputs,
-                                               std::vector<Node*>& updates) {
-  std::unordered_set<const Node*> skip;
-  std::vector<Node*> nodes(g.nodes().begin(), g.nodes().end());
-  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-    Node* n = *it;
-    const bool is_update = n->kind() == c10::aten::add_ && n->inputs().size() == 3 &&
-                           n->input(0)->node()->kind() == c10::prim::Param &&
-                           n->input(0)->offset() >= num_data_inputs && n->output()->uses().empty();
-    if (is_update) {
-      skip.insert(n);
-      updates.push_back(n);
-      continue;
-    }
-    if (n->kind() == c10::prim::Constant && !n->output()->uses().empty()) {
-      bool only_updates = true;
-      for (const auto& use : n->output()->uses()) only_updates = only_updates && skip.count(use.user);
-      if (only_updates) skip.insert(n);
-    }
-  }
-  return skip;
-}
-
 }  // namespace
 
 std::string describe(const Node* node) {
@@ -191,16 +154,10 @@ bool same_computation(const Graph& a, const Graph& b) {
   }
 }
 
-void generalize(Graph& a, const Graph& b, const Graph& eval, int64_t batch_a, int64_t batch_b,
-                size_t num_data_inputs) {
+void generalize_batch(Graph& a, const Graph& b, int64_t batch_a, int64_t batch_b) {
   const std::string batch_runs =
       "at batch size " + std::to_string(batch_a) + " and at batch size " + std::to_string(batch_b);
-  Indexed ia = index_nodes(a);
-  std::vector<ConstantDiff> batch_diffs = compare(a, ia, b, index_nodes(b), batch_runs);
-
-  std::vector<Node*> updates;
-  std::unordered_set<const Node*> skip = buffer_updates(a, num_data_inputs, updates);
-  std::vector<ConstantDiff> mode_diffs = compare(a, index_nodes(a, skip), eval, index_nodes(eval), "in train and in eval mode");
+  std::vector<ConstantDiff> batch_diffs = compare(a, index_nodes(a), b, index_nodes(b), batch_runs);
 
   // Batch-dependent integers -> aten::size(x, 0) (times a factor).
   Value* x = a.inputs().at(0);
@@ -227,27 +184,6 @@ void generalize(Graph& a, const Graph& b, const Graph& eval, int64_t batch_a, in
       }
     }
     d.node->output()->replaceAllUsesWith(v);
-  }
-
-  // Mode flags -> the `training` input.
-  Value* training = a.insertInput(num_data_inputs, "training");
-  training->setType(c10::BoolType::get());
-  for (const ConstantDiff& d : mode_diffs) {
-    bool flag_only = d.a.isBool() && d.b.isBool() && d.a.toBool() && !d.b.toBool();
-    for (const auto& use : d.node->output()->uses()) {
-      flag_only = flag_only && training_arg(use.user->kind()) == static_cast<int>(use.offset);
-    }
-    TORCH_CHECK(flag_only, "capture: ", describe(consumer(d.node)), " takes a constant that differs between ",
-                "train mode (", show(d.a), ") and eval mode (", show(d.b),
-                "); only the training flag of batch_norm and dropout may depend on the mode");
-    d.node->output()->replaceAllUsesWith(training);
-  }
-  if (!updates.empty()) {
-    // num_batches_tracked += alpha with alpha = int(training): a no-op in eval mode. (A bool
-    // cannot be passed as the Scalar alpha directly: schema matching rejects it.)
-    torch::jit::WithInsertPoint guard(*a.nodes().begin());
-    Value* alpha = a.insert(c10::aten::Int, {training});
-    for (Node* n : updates) n->replaceInput(2, alpha);
   }
   torch::jit::EliminateDeadCode(a.block(), true,
                                 torch::jit::DCESideEffectPolicy::DONT_DELETE_NODES_WITH_SIDE_EFFECTS);

@@ -37,13 +37,22 @@ struct Trace {
 Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
                  const std::vector<std::string>& input_names, const ModelAccess& model);
 
-/// Merges a train-mode trace at `batch_a` (`a`), one at `batch_b` (`b`) and an eval-mode trace at
-/// `batch_a` (`eval`) into one graph (`a`, modified in place): batch-size integers become
-/// `aten::size(x, 0)` (times a constant factor), training flags become a new bool input
-/// `training` (inserted after the data inputs), and the num_batches_tracked update is scaled by
-/// the flag. Throws c10::Error naming the op when the traces differ in any other way.
-void generalize(torch::jit::Graph& a, const torch::jit::Graph& b, const torch::jit::Graph& eval,
-                int64_t batch_a, int64_t batch_b, size_t num_data_inputs);
+/// Generalizes trace `a` (at `batch_a`) over the batch size with the same-mode trace `b` (at
+/// `batch_b`): batch-size integers become `aten::size(x, 0)` (times a constant factor). Throws
+/// c10::Error naming the op when the traces differ in any other way.
+void generalize_batch(torch::jit::Graph& a, const torch::jit::Graph& b, int64_t batch_a, int64_t batch_b);
+
+/// The nodes that run in one mode only (Note [Mode-specific ops] in merge_modes.cpp).
+using ModeMarks = std::unordered_map<const torch::jit::Node*, ir::RunsIn>;
+
+/// Merges the eval-mode trace `eval` into the train-mode trace `train` (both generalized over the
+/// batch): adds the bool input `training` after the data inputs of both, turns training flags into
+/// it, and marks and joins the ops that only one mode runs. Returns the marks. The in-place hints
+/// of eval-only ops (`eval_inplace`) are added to `train_inplace` for their copies.
+ModeMarks merge_modes(torch::jit::Graph& train, torch::jit::Graph& eval, size_t num_data_inputs,
+                      const std::unordered_set<const torch::jit::Node*>& eval_inplace,
+                      std::unordered_set<const torch::jit::Node*>& train_inplace);
+
 
 /// Rewrites in-place ops to their out-of-place twins where no reader can tell (Note [In-place
 /// execution] in inplace.cpp); returns the rewritten nodes.
@@ -58,9 +67,10 @@ void reject_data_dependence(const std::vector<std::string>& warnings);
 
 /// Converts a generalized trace to the IR. Graph inputs keep their names; the roles come from
 /// the counts. Tensor constants become Buffer inputs named `nncf_constants.<k>` and are added to
-/// `constants`. Nodes in `inplace` get the IR's in-place hint.
+/// `constants`. Nodes in `inplace` get the IR's in-place hint, nodes in `modes` their mode.
 ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t num_parameters,
-                  NamedTensors& constants, const std::unordered_set<const torch::jit::Node*>& inplace);
+                  NamedTensors& constants, const std::unordered_set<const torch::jit::Node*>& inplace,
+                  const ModeMarks& modes);
 
 /// A readable description of a JIT node for error messages: "aten::view (node 12, after conv1)".
 std::string describe(const torch::jit::Node* node);

@@ -164,4 +164,16 @@ const char* to_string(InputRole role) {
   return "?";
 }
 
+const char* to_string(RunsIn r) {
+  switch (r) {
+    case RunsIn::Always:
+      return "always";
+    case RunsIn::Training:
+      return "train_only";
+    case RunsIn::Eval:
+      return "eval_only";
+  }
+  return "?";
+}
+
 }  // namespace nncf::ir

@@ -98,6 +98,7 @@ const std::unordered_map<std::string_view, Metatype>& exact_table() {
       {"prim::ListUnpack", M::Unpack},
       {"prim::TupleUnpack", M::Unpack},
       {"prim::TupleIndex", M::Unpack},
+      {"prim::ModeSelect", M::ModeSelect},
   };
   return table;
 }
@@ -218,6 +219,8 @@ const char* to_string(Metatype m) {
       return "construct";
     case M::Unpack:
       return "unpack";
+    case M::ModeSelect:
+      return "mode_select";
     case M::Compression:
       return "compression";
   }

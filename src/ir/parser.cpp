@@ -374,11 +374,19 @@ class Parser {
       } while (try_consume(','));
       expect(')');
     }
-    skip_blanks();
-    constexpr std::string_view kInplace = "inplace";
-    const bool inplace = text_.substr(pos_, kInplace.size()) == kInplace;
-    if (inplace) {
-      for (size_t i = 0; i < kInplace.size(); ++i) advance();
+    // Flags after the arguments: `inplace`, then `train_only` or `eval_only`.
+    auto flag = [&](std::string_view word) {
+      skip_blanks();
+      if (text_.substr(pos_, word.size()) != word) return false;
+      for (size_t i = 0; i < word.size(); ++i) advance();
+      return true;
+    };
+    const bool inplace = flag("inplace");
+    RunsIn runs_in = RunsIn::Always;
+    if (flag(to_string(RunsIn::Training))) {
+      runs_in = RunsIn::Training;
+    } else if (flag(to_string(RunsIn::Eval))) {
+      runs_in = RunsIn::Eval;
     }
     std::string scope;
     skip_blanks();
@@ -393,6 +401,7 @@ class Parser {
     }
     Node* n = graph_.create_node(op, std::move(args), types, std::move(scope), nullptr, names);
     n->set_inplace_hint(inplace);
+    n->set_runs_in(runs_in);
     for (size_t i = 0; i < names.size(); ++i) {
       define(names[i], where[i].first, where[i].second);  // outputs may not shadow each other
       values_[names[i]] = n->output(i);

@@ -166,6 +166,7 @@ std::string to_text(const Graph& graph) {
     }
     os << ')';
     if (n->inplace_hint()) os << " inplace";
+    if (n->runs_in() != RunsIn::Always) os << ' ' << to_string(n->runs_in());
     if (!n->scope().empty()) os << "  # scope=" << n->scope();
     os << '\n';
   }

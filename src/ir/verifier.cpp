@@ -64,6 +64,20 @@ void verify(const Graph& graph) {
                 in->name(), " has a required shape, which only tensor data inputs can have");
   }
 
+  // A value made in one mode only may be read in that mode, or by the matching argument of a
+  // prim::ModeSelect, whose first argument is the training input.
+  auto check_mode = [](const Node* n, size_t i, const Value* v) {
+    const bool select = n->metatype() == Metatype::ModeSelect;
+    if (select && i == 0) {
+      TORCH_CHECK(v->is_graph_input() && v->role() == InputRole::Training && n->inputs().size() == 3,
+                  "verify: ", describe(n), ": takes (%training, train value, eval value)");
+    }
+    if (v->is_graph_input() || v->producer()->runs_in() == RunsIn::Always) return;
+    const RunsIn made = v->producer()->runs_in();
+    const bool ok = n->runs_in() == made || (select && i == (made == RunsIn::Training ? 1u : 2u));
+    TORCH_CHECK(ok, "verify: ", describe(n), " (", to_string(n->runs_in()), ") reads %", v->name(),
+                ", which only a ", to_string(made), " node makes");
+  };
   for (const Node* n : graph.nodes()) {
     TORCH_CHECK(is_qualified(n), "verify: ", describe(n), ": operator name is not qualified as ns::name");
     TORCH_CHECK(!n->scope().empty(), "verify: ", describe(n), ": empty scope");
@@ -75,6 +89,7 @@ void verify(const Graph& graph) {
       TORCH_CHECK(defined.count(a.value()) != 0, "verify: ", describe(n), ": argument ", i, " %",
                   a.value()->name(), " is not a graph input or an output of an earlier node of this graph");
       refs[a.value()].emplace_back(n, i);
+      check_mode(n, i, a.value());
     }
     for (const Value* out : n->outputs()) check_value(out);
   }
@@ -94,6 +109,8 @@ void verify(const Graph& graph) {
     const Value* out = graph.outputs()[i];
     TORCH_CHECK(defined.count(out) != 0, "verify: graph output ", i, " %", out->name(),
                 " is not a value of this graph");
+    TORCH_CHECK(out->is_graph_input() || out->producer()->runs_in() == RunsIn::Always, "verify: graph output ", i,
+                " %", out->name(), " is produced by a ", to_string(out->producer()->runs_in()), " node");
   }
 }
 

@@ -38,7 +38,10 @@ std::optional<std::string> owned_module(const Node* n, bool* updates) {
   *updates = false;
   for (InputRole role : {InputRole::Parameter, InputRole::Buffer}) {
     for (const ir::Arg& a : n->inputs()) {
-      if (a.is_value() && a.value()->is_graph_input() && a.value()->role() == role) {
+      // Tensors the forward held outside its modules (capture names them `nncf_constants.<k>`)
+      // belong to no module.
+      if (a.is_value() && a.value()->is_graph_input() && a.value()->role() == role &&
+          a.value()->name().rfind("nncf_constants.", 0) != 0) {
         *updates = role == InputRole::Buffer && n->op().back() == '_';
         return parent_path(a.value()->name());
       }

@@ -61,6 +61,7 @@ bool CanonicalizeConvolution::run(ir::Graph& graph) {
     // The new output takes the old name; the duplicate lives only until `old` is erased.
     ir::Node* conv = graph.create_node(replacement->first, std::move(replacement->second), {out->type()},
                                        old->scope(), old, {out->name()});
+    conv->set_runs_in(old->runs_in());
     out->replace_all_uses_with(conv->output());
     graph.erase_node(old);
     changed = true;

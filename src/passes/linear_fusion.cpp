@@ -39,6 +39,7 @@ void replace_with_linear(ir::Graph& graph, Node* old, std::vector<Arg> args) {
   Value* out = old->output();
   Node* linear =
       graph.create_node("aten::linear", std::move(args), {out->type()}, old->scope(), old, {out->name()});
+  linear->set_runs_in(old->runs_in());  // the node it replaces is the one that decides the mode
   out->replace_all_uses_with(linear->output());
   graph.erase_node(old);
 }

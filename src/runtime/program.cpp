@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 // Note [Why values are freed]
 // A value is dropped right after its last use, as eager code drops a temporary. Keeping every
@@ -111,6 +112,12 @@ const c10::FunctionSchema* Program::resolve(const ir::Node& node, Step& step) {
                                            : ListKind::Generic;
     return nullptr;
   }
+  if (op == "prim::ModeSelect") {
+    step.kind = Kind::ModeSelect;
+    TORCH_CHECK(node.inputs().size() == 3 && node.outputs().size() == 1, "nncf::CompressedModel: ", step.where,
+                " must take (training, train value, eval value) and have one output");
+    return nullptr;
+  }
   if (op == "prim::TupleConstruct" || op == "prim::ListUnpack" || op == "prim::TupleUnpack" ||
       op == "prim::TupleIndex") {
     step.kind = op == "prim::TupleConstruct" ? Kind::TupleConstruct
@@ -181,9 +188,11 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const Hook* a, const Hook* b) { return a->priority < b->priority; });
   std::unordered_map<std::string, std::vector<const Hook*>> pre_hooks, post_hooks;
-  auto hook_step = [&](const Hook& h, uint32_t from, uint32_t to) {
+  // A hook on a node of one mode runs in that mode only.
+  auto hook_step = [&](const Hook& h, uint32_t from, uint32_t to, ir::RunsIn runs_in) {
     Step step;
     step.kind = Kind::Hook;
+    step.runs_in = runs_in;
     step.in = {from};
     step.out = {to};
     step.hook = h.module;
@@ -197,7 +206,7 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
       case InsertionPoint::Kind::WeightPreOp: {
         const ir::Value* v = graph.find_input(h->point.target);
         TORCH_INTERNAL_ASSERT(v != nullptr, "weight hook target vanished: ", h->point.target);
-        hook_step(*h, slot_of.at(v), slot_of.at(v));
+        hook_step(*h, slot_of.at(v), slot_of.at(v), ir::RunsIn::Always);
         break;
       }
       case InsertionPoint::Kind::PreOp:
@@ -244,28 +253,30 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
         TORCH_INTERNAL_ASSERT(port < node->inputs().size(), "pre-op hook port out of range");
         auto [r, fresh] = replaced.try_emplace(port, 0);
         if (fresh) r->second = new_slot();
-        hook_step(*h, fresh ? step.in[port] : r->second, r->second);
+        hook_step(*h, fresh ? step.in[port] : r->second, r->second, node->runs_in());
       }
       for (auto [port, s] : replaced) step.in[port] = s;
     }
     // Note [In-place execution] (capture/inplace.cpp): the original model ran this op in place.
-    // So may we, unless an inserted module produced argument 0 (its backward may need it).
-    const bool hooked_input = node->inputs().empty() || !node->input(0).is_value() ||
-                              step.in[0] != slot_of.at(node->input(0).value()) ||
-                              (!node->input(0).value()->is_graph_input() &&
-                               post_hooks.count(node->input(0).value()->producer()->scope()));
-    if (node->inplace_hint() && step.kind == Kind::Dispatch && !hooked_input) {
+    // So may we, unless argument 0 is the model's own tensor or an inserted module produced it
+    // (its backward may need it); choose_inplace() also skips values any module read.
+    const bool not_ours = node->inputs().empty() || !node->input(0).is_value() ||
+                          node->input(0).value()->is_graph_input() ||
+                          step.in[0] != slot_of.at(node->input(0).value()) ||
+                          post_hooks.count(node->input(0).value()->producer()->scope());
+    if (node->inplace_hint() && step.kind == Kind::Dispatch && !not_ours) {
       if (auto twin = c10::Dispatcher::singleton().findSchema({node->op() + "_", node->overload()})) {
         step.inplace_op = *twin;
       }
     }
+    step.runs_in = node->runs_in();
     steps_.push_back(std::move(step));
     // Post-op hooks replace the output in place, so every consumer and graph output sees them.
     if (auto it = post_hooks.find(node->scope()); it != post_hooks.end()) {
       for (const Hook* h : it->second) {
         TORCH_INTERNAL_ASSERT(h->point.port < node->outputs().size(), "post-op hook port out of range");
         uint32_t s = slot_of.at(node->output(h->point.port));
-        hook_step(*h, s, s);
+        hook_step(*h, s, s, node->runs_in());
       }
     }
   }
@@ -275,9 +286,14 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
 }
 
 void Program::choose_inplace() {
-  // Only where this step is the last reader of argument 0: the value dies here anyway.
+  // Only where this step is the last reader of argument 0 -- the value dies here anyway -- and no
+  // inserted module has seen the value: it may have kept it, or saved it for its backward.
+  std::unordered_set<uint32_t> seen_by_modules;
+  for (const Step& step : steps_) {
+    if (step.kind == Kind::Hook) seen_by_modules.insert(step.in.begin(), step.in.end());
+  }
   for (Step& step : steps_) {
-    if (step.inplace_op && step.move_in[0]) step.op = step.inplace_op;
+    if (step.inplace_op && step.move_in[0] && !seen_by_modules.count(step.in[0])) step.op = step.inplace_op;
   }
 }
 
@@ -302,6 +318,14 @@ void Program::compute_liveness() {
       step.release.push_back(s);
     }
   }
+}
+
+void Program::skip(const Step& step) {
+  // What this step would have consumed or released dies here all the same.
+  for (size_t k = 0; k < step.in.size(); ++k) {
+    if (step.move_in[k]) slots_[step.in[k]] = c10::IValue();
+  }
+  for (uint32_t s : step.release) slots_[s] = c10::IValue();
 }
 
 void Program::execute(Step& step) {
@@ -346,6 +370,12 @@ void Program::execute(Step& step) {
       TORCH_CHECK(elements.size() == step.out.size(), "expected ", step.out.size(),
                   " elements to unpack, got ", elements.size());
       stack_.insert(stack_.end(), elements.begin(), elements.end());
+      break;
+    }
+    case Kind::ModeSelect: {
+      c10::IValue picked = std::move(stack_[stack_[0].toBool() ? 1 : 2]);
+      stack_.clear();
+      stack_.push_back(std::move(picked));
       break;
     }
     case Kind::TupleIndex: {
@@ -440,7 +470,15 @@ c10::IValue Program::run(std::vector<c10::IValue> data, bool training,
 
   size_t i = 0;
   try {
-    for (; i < steps_.size(); ++i) execute(steps_[i]);
+    // Note [Mode-specific ops] (capture/merge_modes.cpp): steps of the other mode are skipped.
+    const ir::RunsIn other = training ? ir::RunsIn::Eval : ir::RunsIn::Training;
+    for (; i < steps_.size(); ++i) {
+      if (steps_[i].runs_in == other) {
+        skip(steps_[i]);
+      } else {
+        execute(steps_[i]);
+      }
+    }
   } catch (c10::Error& e) {
     clear_values();
     e.add_context(c10::str("nncf::CompressedModel: while running ", steps_[i].where));

@@ -45,7 +45,8 @@ class Program {
     ListUnpack,
     TupleUnpack,
     TupleIndex,
-    Hook,  // an inserted module: Tensor -> Tensor
+    ModeSelect,  // prim::ModeSelect(training, train value, eval value)
+    Hook,        // an inserted module: Tensor -> Tensor
   };
   enum class ListKind : uint8_t { Int, Double, Bool, Tensor, OptionalTensor, Generic };
 
@@ -60,6 +61,7 @@ class Program {
     std::optional<c10::OperatorHandle> inplace_op;  // the op's in-place twin, when it may run in place
     torch::jit::Operation jit_op = nullptr;
     torch::nn::AnyModule hook;
+    ir::RunsIn runs_in = ir::RunsIn::Always;  // skipped in the other mode
     std::string where;  // "aten::conv2d (scope conv1)" -- for error messages
   };
 
@@ -70,6 +72,7 @@ class Program {
   void compute_liveness();
   void choose_inplace();
   void execute(Step& step);
+  void skip(const Step& step);
   c10::IValue construct_list(ListKind kind);  // from the whole stack
   void clear_values();
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "nncf/ir/printer.h"
 #include "support/equivalence.h"
 #include "support/models.h"
 
@@ -32,6 +33,40 @@ void check_model(const std::string& label, Holder& net, const std::vector<std::v
   prepare_batch_norm(*net, forward, example);
   expect_capture_equivalent(
       label, subject(*net, forward), [&] { return capture::capture_module(net, example); }, inputs);
+}
+
+// Runs different ops in the two modes: stochastic depth (a random keep mask) in training, a
+// clamp in eval only.
+struct ModeOpsNetImpl : torch::nn::Module {
+  ModeOpsNetImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1)));
+    bn = register_module("bn", torch::nn::BatchNorm2d(8));
+    fc = register_module("fc", torch::nn::Linear(8, 4));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = torch::relu(bn(conv(x)));
+    if (is_training()) {
+      torch::Tensor keep = torch::empty({y.size(0), 1, 1, 1}).bernoulli_(0.75).div_(0.75);
+      y = y * keep;
+    } else {
+      y = torch::clamp(y, 0.0, 3.0);
+    }
+    return fc(y.mean({2, 3}));
+  }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(ModeOpsNet);
+
+TEST(ModelsTest, OpsThatOnlyOneModeRuns) {
+  ModeOpsNet net;
+  check_model<1>("ModeOpsNet 3x8x8", net, {{3, 8, 8}});
+  const std::string text = ir::to_text(capture::capture_module(net, {torch::randn({2, 3, 8, 8})}).graph);
+  EXPECT_NE(text.find("aten::clamp(%"), std::string::npos) << text;
+  EXPECT_NE(text.find(" eval_only"), std::string::npos) << text;
+  EXPECT_NE(text.find(" train_only"), std::string::npos) << text;
+  EXPECT_NE(text.find("prim::ModeSelect(%training"), std::string::npos) << text;
 }
 
 TEST(ModelsTest, SmallCNNMnist) {

@@ -58,7 +58,8 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, TorchScriptModelTest,
                                            "squeezenet1_1_scripted", "densenet121_traced",
                                            "densenet121_scripted", "googlenet_traced", "googlenet_scripted",
                                            "shufflenet_v2_x0_5_traced", "shufflenet_v2_x0_5_scripted",
-                                           "mobilenet_v3_small_traced", "mobilenet_v3_small_scripted"),
+                                           "mobilenet_v3_small_traced", "mobilenet_v3_small_scripted",
+                                           "mode_branch_scripted"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // capture_torchscript_file loads the module itself: same graph as capturing the loaded module, and
@@ -93,7 +94,6 @@ TEST(TorchScriptFileTest, MatchesCaptureOfLoadedModule) {
 // Scripted models that no trace describes: capture must refuse them, saying why.
 //   control_flow: `if x.sum() > 0` and a loop over x.size(0) (refused for reading a tensor value)
 //   batch_loop:   a loop over x.size(0) only (the traces at batch 7 and 11 differ in length)
-//   mode_branch:  `if self.training` picks a different layer (the train and eval traces differ)
 class RejectedModelTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RejectedModelTest, CaptureThrowsNamingControlFlow) {
@@ -118,7 +118,7 @@ TEST_P(RejectedModelTest, CaptureThrowsNamingControlFlow) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Scripted, RejectedModelTest,
-                         ::testing::Values("control_flow", "batch_loop", "mode_branch"),
+                         ::testing::Values("control_flow", "batch_loop"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

@@ -180,6 +180,42 @@ TEST(PrinterTest, InplaceHintRoundTrips) {
   EXPECT_TRUE(g.clone().find_node("relu_0")->inplace_hint());
 }
 
+TEST(PrinterTest, ModeSpecificNodesRoundTripAndVerify) {
+  const char* text =
+      "graph(%x : Tensor, %training : bool [training]):\n"
+      "  %1 = aten::mul.Scalar(%x, 2) train_only  # scope=mul_0\n"
+      "  %2 = aten::relu(%x) inplace eval_only  # scope=relu_0\n"
+      "  %3 = prim::ModeSelect(%training, %1, %2)  # scope=ModeSelect_0\n"
+      "  return (%3)\n";
+  expect_round_trip(text);
+  Graph g = parse_graph(text);
+  EXPECT_EQ(g.find_node("mul_0")->runs_in(), RunsIn::Training);
+  EXPECT_EQ(g.find_node("relu_0")->runs_in(), RunsIn::Eval);
+  EXPECT_TRUE(g.find_node("relu_0")->inplace_hint());
+  EXPECT_EQ(g.clone().find_node("relu_0")->runs_in(), RunsIn::Eval);
+  EXPECT_EQ(g.find_node("ModeSelect_0")->metatype(), Metatype::ModeSelect);
+  // A mode-specific value read outside its mode, or on the wrong side of a select.
+  const char* header = "graph(%x : Tensor, %training : bool [training]):\n";
+  EXPECT_NE(error_of([&] {
+              parse_graph(std::string(header) + "  %1 = aten::neg(%x) train_only  # scope=a\n" +
+                          "  %2 = aten::relu(%1)  # scope=b\n  return (%2)\n");
+            }).find("which only a train_only node makes"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              parse_graph(std::string(header) + "  %1 = aten::neg(%x) train_only  # scope=a\n" +
+                          "  %2 = prim::ModeSelect(%training, %x, %1)  # scope=b\n  return (%2)\n");
+            }).find("which only a train_only node makes"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              parse_graph(std::string(header) + "  %1 = aten::neg(%x) eval_only  # scope=a\n  return (%1)\n");
+            }).find("produced by a eval_only node"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              parse_graph(std::string(header) + "  %1 = prim::ModeSelect(%x, %x, %x)  # scope=a\n  return (%1)\n");
+            }).find("takes (%training, train value, eval value)"),
+            std::string::npos);
+}
+
 TEST(PrinterTest, ErrorsNameLineAndColumn) {
   auto parse = [](const char* text) { return error_of([&] { parse_graph(text); }); };
   EXPECT_NE(

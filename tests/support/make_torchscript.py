@@ -6,10 +6,10 @@ Usage: make_torchscript.py OUTDIR
 For each torchvision model below: OUTDIR/<name>_traced.pt (torch.jit.trace, eval mode) and
 OUTDIR/<name>_scripted.pt (torch.jit.script). Weights are random (weights=None, nothing is
 downloaded) but seeded; BatchNorm affine parameters are randomized and the running statistics are
-moved by a few train-mode batches, so that neither is trivial. Also writes
-scripted modules that the capture must reject: control_flow_scripted.pt (branches on a tensor's
-value and loops over the batch), batch_loop_scripted.pt (loops over the batch only) and
-mode_branch_scripted.pt (different layers in train and eval mode).
+moved by a few train-mode batches, so that neither is trivial. Also writes small scripted
+modules: control_flow_scripted.pt (branches on a tensor's value and loops over the batch) and
+batch_loop_scripted.pt (loops over the batch only), which capture must reject, and
+mode_branch_scripted.pt (different layers in train and eval mode), which it must capture.
 
 Idempotent: existing files are kept. Run by CTest as the `make_torchscript_models` fixture.
 """
@@ -97,8 +97,9 @@ class ModeBranch(torch.nn.Module):
         return self.b(x)
 
 
-# Scripted models that capture must reject (see RejectedModelTest).
-REJECTED = {"control_flow": ControlFlow, "batch_loop": BatchLoop, "mode_branch": ModeBranch}
+# Small scripted models: the first two capture must reject (RejectedModelTest), the last it must
+# capture (TorchScriptModelTest).
+SCRIPTED = {"control_flow": ControlFlow, "batch_loop": BatchLoop, "mode_branch": ModeBranch}
 
 
 def save(module, path):
@@ -137,7 +138,7 @@ def main():
             save(torch.jit.script(model), scripted)
             print("wrote  ", scripted, "(%.1f s)" % (time.time() - t0))
 
-    for name, cls in REJECTED.items():
+    for name, cls in SCRIPTED.items():
         path = wanted(name + "_scripted.pt")
         if path:
             torch.manual_seed(0)

@@ -2,19 +2,23 @@
 
 // Capture: turns a LibTorch model into an IR graph plus the tensors its inputs name.
 //
-// The model runs under the LibTorch tracer three times -- in train mode at two batch sizes, and in
-// eval mode -- with every parameter and buffer registered as a named graph input, so the graph has
-// no tensor constants. The three traces must agree structurally; then
+// The model runs under the LibTorch tracer in train and in eval mode, each at two batch sizes,
+// with every parameter and buffer registered as a named graph input, so the graph has no tensor
+// constants. The traces of one mode must agree structurally; then
 //   * integers that follow the batch size become `aten::size(x, 0)`,
 //   * the `training` argument of batch_norm / dropout-like ops becomes the graph's `training`
 //     input, and the `num_batches_tracked` update runs only in training,
-//   * in-place ops become out-of-place where alias analysis proves it safe,
+//   * ops that only one mode runs (stochastic depth, an eval-only fast path) are marked
+//     `train_only` / `eval_only` and joined by `prim::ModeSelect`,
+//   * in-place ops become out-of-place where no reader can tell (keeping an `inplace` hint),
 //   * op forms are canonicalized (`_convolution` -> `conv2d`, `t` + `addmm` -> `linear`).
+// One more eval trace at larger non-batch sizes tells whether the graph holds at other input
+// sizes; if not, the data inputs get the example's shape as a requirement the runtime checks.
 // Buffers that the train-mode traces moved (BatchNorm running statistics) are restored.
 //
-// What cannot be captured faithfully -- data-dependent control flow, a difference between the
-// traces that is not the batch size or the training flag, a Python number read from a tensor,
-// an unsupported input type -- throws c10::Error naming the op and its scope.
+// What cannot be captured faithfully -- data-dependent control flow, a difference between two
+// traces of one mode that is not the batch size, a C++ number read from a tensor the inputs
+// decide, an unsupported input or output type -- throws c10::Error naming the op.
 
 #include <ATen/core/ivalue.h>
 #include <torch/nn/module.h>

@@ -74,6 +74,13 @@ enum class InputRole {
 };
 const char* to_string(InputRole role);
 
+/// In which mode of the model a node runs (Note [Mode-specific ops] in capture/merge_modes.cpp).
+/// A model whose train and eval runs record different ops (stochastic depth, an eval-only fast
+/// path) is one graph whose mode-specific nodes are skipped in the other mode; a
+/// `prim::ModeSelect(%training, %train_value, %eval_value)` node joins the two paths.
+enum class RunsIn { Always, Training, Eval };
+const char* to_string(RunsIn r);
+
 /// One use of a value: `user->inputs()[index]` is the value.
 struct Use {
   Node* user;
@@ -166,6 +173,10 @@ class Node {
   bool inplace_hint() const { return inplace_hint_; }
   void set_inplace_hint(bool hint) { inplace_hint_ = hint; }
 
+  /// The mode in which this node runs; printed as `train_only` / `eval_only` after the arguments.
+  RunsIn runs_in() const { return runs_in_; }
+  void set_runs_in(RunsIn r) { runs_in_ = r; }
+
   /// Replaces argument `i` (use lists are kept in sync).
   void set_input(size_t i, Arg arg);
   /// Appends / removes arguments.
@@ -188,6 +199,7 @@ class Node {
   std::vector<Value*> outputs_;
   std::string scope_;
   bool inplace_hint_ = false;
+  RunsIn runs_in_ = RunsIn::Always;
   std::list<std::unique_ptr<Node>>::iterator self_;
 };
 

@@ -57,6 +57,7 @@ enum class Metatype {
   Size,       ///< aten::size, aten::Int, numeric helpers
   Construct,  ///< prim::ListConstruct, prim::TupleConstruct
   Unpack,     ///< prim::ListUnpack, prim::TupleUnpack, prim::TupleIndex
+  ModeSelect,  ///< prim::ModeSelect(training, train_value, eval_value): see Node::runs_in
   // inserted by nncf
   Compression,  ///< nncf:: operators (fake quantize, masks, ...)
 };
