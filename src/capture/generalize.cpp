@@ -164,9 +164,15 @@ void generalize_batch(Graph& a, const Graph& b, int64_t batch_a, int64_t batch_b
   Value* batch = nullptr;
   std::unordered_map<int64_t, Value*> scaled;
   for (const ConstantDiff& d : batch_diffs) {
-    const bool ints = d.a.isInt() && d.b.isInt();
-    const int64_t factor = ints ? d.a.toInt() / batch_a : 0;
-    TORCH_CHECK(ints && factor != 0 && d.a.toInt() == factor * batch_a && d.b.toInt() == factor * batch_b,
+    // A traced TorchScript file does size arithmetic on 0-dim tensors (prim::NumToTensor).
+    const bool tensors = d.a.isTensor() && d.b.isTensor() && d.a.toTensor().dim() == 0 &&
+                         d.b.toTensor().dim() == 0 && !c10::isFloatingType(d.a.toTensor().scalar_type()) &&
+                         d.a.toTensor().scalar_type() == d.b.toTensor().scalar_type();
+    const bool ints = (d.a.isInt() && d.b.isInt()) || tensors;
+    const int64_t va = !ints ? 0 : tensors ? d.a.toTensor().item<int64_t>() : d.a.toInt();
+    const int64_t vb = !ints ? 0 : tensors ? d.b.toTensor().item<int64_t>() : d.b.toInt();
+    const int64_t factor = va / batch_a;
+    TORCH_CHECK(ints && factor != 0 && va == factor * batch_a && vb == factor * batch_b,
                 "capture: ", describe(consumer(d.node)), " takes a constant that changes with the batch size in ",
                 "a way that cannot be expressed through it: ", show(d.a), " at batch size ", batch_a, ", ",
                 show(d.b), " at batch size ", batch_b);
@@ -183,7 +189,17 @@ void generalize_batch(Graph& a, const Graph& b, int64_t batch_a, int64_t batch_b
         v = a.insert(c10::aten::mul, {batch, factor});
       }
     }
-    d.node->output()->replaceAllUsesWith(v);
+    if (tensors) {
+      torch::jit::WithInsertPoint guard(d.node);
+      Value* t = a.insert(c10::prim::NumToTensor, {v});
+      // NumToTensor makes int64; the trace may hold another integer type.
+      if (d.a.toTensor().scalar_type() != at::kLong) {
+        t = a.insert(c10::aten::to, {t, static_cast<int64_t>(d.a.toTensor().scalar_type()), false, false});
+      }
+      d.node->output()->replaceAllUsesWith(t);
+    } else {
+      d.node->output()->replaceAllUsesWith(v);
+    }
   }
   torch::jit::EliminateDeadCode(a.block(), true,
                                 torch::jit::DCESideEffectPolicy::DONT_DELETE_NODES_WITH_SIDE_EFFECTS);

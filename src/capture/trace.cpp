@@ -122,9 +122,8 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
                  const std::vector<std::string>& input_names, const ModelAccess& model) {
   Trace result;
   TracingScope scope(&result.warnings);
-  // Gradients are not needed to record the ops, and skipping them saves the memory of an
-  // autograd graph per trace.
-  torch::NoGradGuard no_grad;
+  // Gradient mode stays as the user runs the model for training: some models pick other ops when
+  // it is off (PyTorch's attention takes a fused kernel without a backward).
 
   auto state = std::make_shared<tracer::TracingState>();
   state->strict = false;

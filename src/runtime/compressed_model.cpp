@@ -191,8 +191,10 @@ void CompressedModelImpl::load(torch::serialize::InputArchive& archive) {
   for (auto& b : named_buffers(/*recurse=*/false)) archive.read(b.key(), b.value(), /*is_buffer=*/true);
   for (const auto& child : named_children()) {
     torch::serialize::InputArchive child_archive;
-    if (child.key() == kHooks) {
-      if (archive.try_read(kHooks, child_archive)) child.value()->load(child_archive);
+    // Inserted modules and the tensor constants of a traced forward (capture names them
+    // `nncf_constants.<k>`) are not in a checkpoint of the user's own model.
+    if (child.key() == kHooks || child.key() == "nncf_constants") {
+      if (archive.try_read(child.key(), child_archive)) child.value()->load(child_archive);
       continue;
     }
     archive.read(child.key(), child_archive);

@@ -179,6 +179,83 @@ TEST(Capture, KeepsInPlaceOpsThatOtherReadersSee) {
   EXPECT_TRUE(torch::equal(model->forward(x), net->forward(x)));
 }
 
+// Pads to a multiple of 8, a size computed in C++: doubling the input would keep the padding.
+struct PadTo8NetImpl : nn::Module {
+  PadTo8NetImpl() { conv = register_module("conv", nn::Conv2d(nn::Conv2dOptions(3, 2, 3))); }
+  torch::Tensor forward(torch::Tensor x) {
+    const int64_t ph = (8 - x.size(2) % 8) % 8, pw = (8 - x.size(3) % 8) % 8;
+    return conv(torch::constant_pad_nd(x, {0, pw, 0, ph})).mean({2, 3});
+  }
+  nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(PadTo8Net);
+
+TEST(Capture, ProbesEachDimensionWithAnOddChange) {
+  PadTo8Net net;
+  auto cap = capture_module(net, {torch::randn({2, 3, 16, 16})});
+  EXPECT_EQ(cap.graph.inputs()[0]->shape(), (std::vector<int64_t>{-1, -1, 16, 16}));
+}
+
+// Keeps a tensor outside its parameters and buffers and changes it in place.
+struct HiddenStateNetImpl : nn::Module {
+  HiddenStateNetImpl() { conv = register_module("conv", nn::Conv2d(nn::Conv2dOptions(3, 4, 1))); }
+  torch::Tensor forward(torch::Tensor x) {
+    hidden.add_(1);
+    return conv(x).mean({2, 3}) * hidden;
+  }
+  nn::Conv2d conv{nullptr};
+  torch::Tensor hidden = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f});
+};
+TORCH_MODULE(HiddenStateNet);
+
+TEST(Capture, RefusesWritesToTensorsOutsideTheModelState) {
+  HiddenStateNet net;
+  try {
+    capture_module(net, {torch::randn({2, 3, 4, 4})});
+    ADD_FAILURE() << "captured a forward that changes an unregistered tensor";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("register it as a buffer"), std::string::npos) << e.what();
+  }
+}
+
+// A module on a value that a later op changes in place: the module's view must not change.
+struct KeepImpl : nn::Module {
+  torch::Tensor forward(const torch::Tensor& x) {
+    kept = x;
+    return x;
+  }
+  torch::Tensor kept;
+};
+TORCH_MODULE(Keep);
+
+struct ReluAfterUseNetImpl : nn::Module {
+  ReluAfterUseNetImpl() { conv = register_module("conv", nn::Conv2d(nn::Conv2dOptions(3, 4, 1))); }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = conv(x);
+    torch::Tensor a = y + 1;
+    y.relu_();
+    return a + y;
+  }
+  nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(ReluAfterUseNet);
+
+TEST(Capture, InPlaceRunsNeverChangeWhatAnInsertedModuleSaw) {
+  ReluAfterUseNet net;
+  auto cap = capture_module(net, {torch::randn({2, 3, 4, 4})});
+  const nncf::ir::Node* add = nullptr;
+  for (const nncf::ir::Node* n : cap.graph.nodes()) {
+    if (n->op() == "aten::add" && add == nullptr) add = n;
+  }
+  ASSERT_NE(add, nullptr);
+  nncf::runtime::CompressedModel model(std::move(cap.graph), cap.tensors);
+  Keep keep;
+  model->insert(nncf::runtime::InsertionPoint::pre_op(add->scope(), 0), nn::AnyModule(keep), "keep");
+  auto x = torch::randn({5, 3, 4, 4});
+  EXPECT_TRUE(torch::allclose(model->forward(x), net->forward(x), 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(keep->kept, net->conv->forward(x), 1e-6, 1e-6)) << "relu_ ran on the kept value";
+}
+
 TEST(Capture, LeavesModelStateAsItWas) {
   ProbeNet net;
   net->eval();

@@ -69,6 +69,32 @@ TEST(ModelsTest, OpsThatOnlyOneModeRuns) {
   EXPECT_NE(text.find("prim::ModeSelect(%training"), std::string::npos) << text;
 }
 
+// A buffer updated with alpha 0.5 in training only, an RReLU (random slopes in training), and a
+// comparison done in place (which keeps the float dtype: `gt` out of place would not).
+struct QuirkyOpsNetImpl : torch::nn::Module {
+  QuirkyOpsNetImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).padding(1)));
+    rrelu = register_module("rrelu", torch::nn::RReLU());
+    ema = register_buffer("ema", torch::zeros({4}));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = rrelu(conv(x));
+    if (is_training()) ema.add_(y.mean({0, 2, 3}).detach(), 0.5);
+    torch::Tensor mask = y.clone();
+    mask.gt_(0.1);
+    return (y * mask + ema.view({1, 4, 1, 1})).mean({2, 3});
+  }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::RReLU rrelu{nullptr};
+  torch::Tensor ema;
+};
+TORCH_MODULE(QuirkyOpsNet);
+
+TEST(ModelsTest, BufferUpdatesRReLUAndInPlaceComparisons) {
+  QuirkyOpsNet net;
+  check_model<1>("QuirkyOpsNet 3x6x6", net, {{3, 6, 6}});
+}
+
 TEST(ModelsTest, SmallCNNMnist) {
   SmallCNN net(SmallCNNOptions().width(8));
   check_model<1>("SmallCNN 1x28x28", net, {{1, 28, 28}});

@@ -59,7 +59,8 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, TorchScriptModelTest,
                                            "densenet121_scripted", "googlenet_traced", "googlenet_scripted",
                                            "shufflenet_v2_x0_5_traced", "shufflenet_v2_x0_5_scripted",
                                            "mobilenet_v3_small_traced", "mobilenet_v3_small_scripted",
-                                           "mode_branch_scripted"),
+                                           "efficientnet_b0_traced", "efficientnet_b0_scripted", "vit_tiny_traced",
+                                           "vit_tiny_scripted", "mode_branch_scripted"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // capture_torchscript_file loads the module itself: same graph as capturing the loaded module, and
