@@ -38,9 +38,9 @@ std::vector<int64_t> parse_shape(const std::string& s) {
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    const int64_t d = std::stoll(item, &used);
-    TORCH_CHECK(used == item.size() && d > 0, "--input: bad dimension '", item, "' in '", s, "'");
+    char* end = nullptr;
+    const long long d = std::strtoll(item.c_str(), &end, 10);
+    TORCH_CHECK(!item.empty() && *end == '\0' && d > 0, "--input: bad dimension '", item, "' in '", s, "'");
     dims.push_back(d);
   }
   TORCH_CHECK(!dims.empty(), "--input: empty shape");
@@ -133,7 +133,10 @@ int run(int argc, char** argv) {
     } else if (a == "--summary") {
       summary = true;
     } else if (a == "--train-steps") {
-      steps = std::stoi(value());
+      const std::string v = value();
+      char* end = nullptr;
+      steps = static_cast<int>(std::strtol(v.c_str(), &end, 10));
+      TORCH_CHECK(!v.empty() && *end == '\0' && steps >= 0, "--train-steps: expected a count, got '", v, "'");
     } else if (a == "--fashion-mnist") {
       mnist_dir = value();
     } else if (a == "-h" || a == "--help") {
@@ -147,7 +150,7 @@ int run(int argc, char** argv) {
   TORCH_CHECK(!model_path.empty() && !examples.empty(), "a model and at least one --input are needed\n", kUsage);
   TORCH_CHECK(steps == 0 || !mnist_dir.empty(), "--train-steps needs --fashion-mnist DIR");
 
-  torch::jit::Module module = torch::jit::load(model_path);
+  torch::jit::Module module = nncf::capture::load_torchscript(model_path);
   auto cap = nncf::capture::capture_torchscript(module, examples);
   const std::string text = nncf::ir::to_text(cap.graph);
   if (!dot_path.empty()) std::ofstream(dot_path) << nncf::ir::to_dot(cap.graph);

@@ -182,15 +182,18 @@ Captured capture_torchscript(torch::jit::Module& module, const std::vector<torch
   return capture_impl(model, forward, example_inputs, options);
 }
 
-Captured capture_torchscript_file(const std::string& path, const std::vector<torch::Tensor>& example_inputs,
-                                  const CaptureOptions& options) {
+torch::jit::Module load_torchscript(const std::string& path) {
   TORCH_CHECK(std::ifstream(path).good(), "capture: cannot open TorchScript file '", path, "'");
-  torch::jit::Module module;
   try {
-    module = torch::jit::load(path);
+    return torch::jit::load(path);
   } catch (const c10::Error& e) {
     TORCH_CHECK(false, "capture: '", path, "' is not a TorchScript file LibTorch can load: ", e.what_without_backtrace());
   }
+}
+
+Captured capture_torchscript_file(const std::string& path, const std::vector<torch::Tensor>& example_inputs,
+                                  const CaptureOptions& options) {
+  torch::jit::Module module = load_torchscript(path);
   return capture_torchscript(module, example_inputs, options);
 }
 

@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/jit/passes/normalize_ops.h>
 
+#include <sstream>
 #include <unordered_set>
 
 #include "internal.h"
@@ -134,7 +135,20 @@ Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
   for (const auto& [name, t] : model.buffers) add_tensor_input(g, name, t);
 
   std::vector<c10::IValue> args(inputs.begin(), inputs.end());
-  c10::IValue out = forward(args);
+  c10::IValue out;
+  auto where = [&] {
+    std::ostringstream shapes;
+    for (const at::Tensor& x : inputs) shapes << (shapes.tellp() > 0 ? ", " : "") << x.sizes();
+    return c10::str("capture: the model's forward failed while tracing it at input shapes ", shapes.str());
+  };
+  try {
+    out = forward(args);
+  } catch (c10::Error& e) {
+    e.add_context(where());
+    throw;
+  } catch (const std::exception& e) {  // the TorchScript interpreter throws its own type
+    TORCH_CHECK(false, where(), ": ", e.what());
+  }
   g.registerOutput(record_output(*state, out));
   tracer::setTracingState(nullptr);
 

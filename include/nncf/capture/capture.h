@@ -72,6 +72,9 @@ Captured capture_module(ModuleHolder& net, const std::vector<torch::Tensor>& exa
 /// Captures a TorchScript module (traced or scripted).
 Captured capture_torchscript(torch::jit::Module& module, const std::vector<torch::Tensor>& example_inputs,
                              const CaptureOptions& options = {});
+/// Loads a TorchScript file; errors name the path (missing file, not a TorchScript archive).
+torch::jit::Module load_torchscript(const std::string& path);
+
 /// Loads a TorchScript file and captures it; the loaded module's tensors are owned by the result.
 Captured capture_torchscript_file(const std::string& path, const std::vector<torch::Tensor>& example_inputs,
                                   const CaptureOptions& options = {});
