@@ -1,0 +1,154 @@
+#pragma once
+
+// The typed form of an `"algorithm": "quantization"` section (NNCF 2.x schema; section 2.2 of the
+// reference notes). The member initializers are the defaults: a section that sets nothing yields
+// `QuantizationConfig{}`.
+//
+// `parse` validates the whole section: unknown keys (with a "did you mean" hint), types, ranges,
+// enum values and `{re}` scope regexes, each error naming the JSON path. It is defined in the
+// `nncf_api` library, the JSON edge; the struct itself depends on nothing.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nncf {
+struct AlgorithmConfig;
+}
+
+namespace nncf::quantization {
+
+enum class QuantizationMode { kSymmetric, kAsymmetric };
+/// `preset`: `performance` = symmetric weights and activations; `mixed` = symmetric weights,
+/// asymmetric activations. Explicit `mode` keys win over the preset.
+enum class Preset { kPerformance, kMixed };
+/// `overflow_fix`: 7-bit effective weights for 8-bit weight quantizers on CPU/ANY targets.
+enum class OverflowFix { kEnable, kDisable, kFirstLayerOnly };
+/// `initializer.range.type`: which statistics set the initial quantizer ranges.
+enum class RangeInitType { kMixedMinMax, kMinMax, kMeanMinMax, kThreeSigma, kPercentile, kMeanPercentile };
+enum class QuantizerGroup { kWeights, kActivations };
+
+/// The JSON spellings: `symmetric`, `performance`, `first_layer_only`, `mean_min_max`, `weights`, ...
+std::string to_string(QuantizationMode mode);
+std::string to_string(Preset preset);
+std::string to_string(OverflowFix fix);
+std::string to_string(RangeInitType type);
+std::string to_string(QuantizerGroup group);
+
+/// `initializer.range`, or one entry of its per-layer list form.
+struct RangeInitConfig {
+  /// `type`; default `mixed_min_max` (NNCF 2.1+).
+  RangeInitType type = RangeInitType::kMixedMinMax;
+  /// `num_init_samples`: samples run for statistics; >= 0, default 256.
+  int64_t num_init_samples = 256;
+  /// `params.min_percentile` / `params.max_percentile`, in percent, for the percentile types;
+  /// default 0.1 / 99.9, both in [0, 100] and min < max.
+  double min_percentile = 0.1;
+  double max_percentile = 99.9;
+  /// Per-layer entries only: where this entry applies (exact names or `{re}` regexes).
+  std::vector<std::string> target_scopes;
+  std::vector<std::string> ignored_scopes;
+  /// Per-layer entries only: `target_quantizer_group`; unset = weights and activations.
+  std::optional<QuantizerGroup> target_quantizer_group;
+};
+
+/// `weights` / `activations`: constraints for one group of quantizers.
+struct QuantizerGroupConfig {
+  /// `mode`; unset = from the preset.
+  std::optional<QuantizationMode> mode;
+  /// `bits`: in [1, 32] (the target's HW config narrows it further); default 8.
+  int64_t bits = 8;
+  /// `signed`; unset = decided from the range-init statistics.
+  std::optional<bool> is_signed;
+  /// `per_channel` (axis 0 for weights, 1 for activations); default false.
+  bool per_channel = false;
+  /// `logarithm_scale`: train log(scale) instead of scale; default false.
+  bool logarithm_scale = false;
+  /// Group-level scopes, exact or `{re}`; default empty.
+  std::vector<std::string> ignored_scopes;
+  std::vector<std::string> target_scopes;
+  /// `unified_scale_ops` (activations only): groups of op scopes that share one quantizer.
+  std::vector<std::vector<std::string>> unified_scale_ops;
+};
+
+/// One entry of `scope_overrides.weights` / `scope_overrides.activations`: settings that win over
+/// every group-wise or automatic choice for the quantizers `scope` matches.
+struct ScopeOverride {
+  /// The key: an exact node name or a `{re}` regex.
+  std::string scope;
+  std::optional<QuantizationMode> mode;
+  std::optional<int64_t> bits;
+  std::optional<bool> is_signed;
+  std::optional<bool> per_channel;
+  /// `initializer.range` for these quantizers (object or per-layer list); empty = inherited.
+  std::vector<RangeInitConfig> range_init;
+};
+
+/// `params`: the staged quantization scheduler (its presence switches the scheduler on).
+struct StagedQuantizationParams {
+  /// `batch_multiplier`: batches of gradient accumulation per backward; unset = 1.
+  std::optional<int64_t> batch_multiplier;
+  /// `activations_quant_start_epoch` / `weights_quant_start_epoch`: zero-based epoch at which
+  /// the group starts being quantized; default 1 each.
+  int64_t activations_quant_start_epoch = 1;
+  int64_t weights_quant_start_epoch = 1;
+  /// `lr_poly_drop_start_epoch`: unset = the learning rate is not dropped.
+  std::optional<int64_t> lr_poly_drop_start_epoch;
+  /// `lr_poly_drop_duration_epochs`; default 30.
+  int64_t lr_poly_drop_duration_epochs = 30;
+  /// `disable_wd_start_epoch`: unset = weight decay stays on.
+  std::optional<int64_t> disable_wd_start_epoch;
+  /// `base_lr` / `base_wd`; default 1e-3 / 1e-5.
+  double base_lr = 1e-3;
+  double base_wd = 1e-5;
+};
+
+struct QuantizationConfig {
+  /// JSON path of the section (`compression[1]`), for errors raised after parsing.
+  std::string path;
+
+  /// `initializer.range`: one entry for the object form, the entries of the per-layer list form.
+  /// Default: one `RangeInitConfig{}` (256 samples, `mixed_min_max`).
+  std::vector<RangeInitConfig> range_init = {RangeInitConfig{}};
+  /// True when `initializer.range` was given as a per-layer list.
+  bool range_init_per_layer = false;
+  /// `initializer.batchnorm_adaptation.num_bn_adaptation_samples`; 0 disables; default 2000.
+  int64_t num_bn_adaptation_samples = 2000;
+
+  /// `weights` / `activations` group constraints.
+  QuantizerGroupConfig weights;
+  QuantizerGroupConfig activations;
+  /// `preset`; default `performance`.
+  Preset preset = Preset::kPerformance;
+  /// `quantize_inputs`: quantize the model inputs; default true.
+  bool quantize_inputs = true;
+  /// `quantize_outputs`: an extra quantizer on the model outputs; default false.
+  bool quantize_outputs = false;
+  /// Section-level scopes, exact node names or `{re}` regexes (searched, not fully matched).
+  std::vector<std::string> ignored_scopes;
+  std::vector<std::string> target_scopes;
+  /// `scope_overrides.weights` / `scope_overrides.activations`, in document order.
+  std::vector<ScopeOverride> weight_overrides;
+  std::vector<ScopeOverride> activation_overrides;
+  /// `export_to_onnx_standard_ops`: QuantizeLinear/DequantizeLinear instead of FakeQuantize;
+  /// default false.
+  bool export_to_onnx_standard_ops = false;
+  /// `overflow_fix`; default `enable`.
+  OverflowFix overflow_fix = OverflowFix::kEnable;
+  /// `params`: set = staged quantization scheduler.
+  std::optional<StagedQuantizationParams> staged;
+  /// `compression_lr_multiplier` for this algorithm; unset = the global one, if any.
+  std::optional<double> compression_lr_multiplier;
+
+  /// The weights mode: the explicit `weights.mode`, else symmetric (both presets).
+  QuantizationMode weights_mode() const;
+  /// The activations mode: the explicit `activations.mode`, else from the preset.
+  QuantizationMode activations_mode() const;
+
+  /// Validates and reads a `quantization` section. `initializer.precision` (HAWQ, AutoQ, manual
+  /// mixed precision) throws "not supported yet". Defined in nncf_api.
+  static QuantizationConfig parse(const AlgorithmConfig& section);
+};
+
+}  // namespace nncf::quantization
