@@ -96,14 +96,14 @@ ConfigNode::ConfigNode(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)
 
 ConfigNode::Kind ConfigNode::kind() const {
   const Json* v = impl_->value;
-  if (v == nullptr) return Kind::kMissing;
-  if (v->is_null()) return Kind::kNull;
-  if (v->is_boolean()) return Kind::kBool;
-  if (v->is_number_integer() || v->is_number_unsigned()) return Kind::kInteger;
-  if (v->is_number()) return Kind::kNumber;
-  if (v->is_string()) return Kind::kString;
-  if (v->is_array()) return Kind::kArray;
-  return Kind::kObject;
+  if (v == nullptr) return Kind::Missing;
+  if (v->is_null()) return Kind::Null;
+  if (v->is_boolean()) return Kind::Bool;
+  if (v->is_number_integer() || v->is_number_unsigned()) return Kind::Integer;
+  if (v->is_number()) return Kind::Number;
+  if (v->is_string()) return Kind::String;
+  if (v->is_array()) return Kind::Array;
+  return Kind::Object;
 }
 
 const std::string& ConfigNode::path() const {
@@ -168,14 +168,14 @@ std::vector<ConfigNode> ConfigNode::elements() const {
 }
 
 bool ConfigNode::as_bool() const {
-  if (kind() != Kind::kBool) fail("expected a boolean, got " + describe(impl_->value));
+  if (kind() != Kind::Bool) fail("expected a boolean, got " + describe(impl_->value));
   return impl_->value->get<bool>();
 }
 
 int64_t ConfigNode::as_int() const {
   Kind k = kind();
-  if (k == Kind::kInteger) return impl_->value->get<int64_t>();
-  if (k == Kind::kNumber) {
+  if (k == Kind::Integer) return impl_->value->get<int64_t>();
+  if (k == Kind::Number) {
     double d = impl_->value->get<double>();
     if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
   }
@@ -193,7 +193,7 @@ int64_t ConfigNode::as_int(int64_t min, int64_t max) const {
 
 double ConfigNode::as_double() const {
   Kind k = kind();
-  if (k != Kind::kInteger && k != Kind::kNumber) fail("expected a number, got " + describe(impl_->value));
+  if (k != Kind::Integer && k != Kind::Number) fail("expected a number, got " + describe(impl_->value));
   return impl_->value->get<double>();
 }
 
@@ -286,28 +286,28 @@ const std::vector<std::string>& supported_algorithm_names() {
 
 namespace {
 
-const std::vector<std::pair<TargetDevice, std::string>> kDevices = {
-    {TargetDevice::kAny, "ANY"},    {TargetDevice::kCpu, "CPU"}, {TargetDevice::kGpu, "GPU"},
-    {TargetDevice::kVpu, "VPU"},    {TargetDevice::kNpu, "NPU"}, {TargetDevice::kCpuSpr, "CPU_SPR"},
-    {TargetDevice::kTrial, "TRIAL"}};
-const std::vector<std::pair<InputFiller, std::string>> kFillers = {
-    {InputFiller::kZeros, "zeros"}, {InputFiller::kOnes, "ones"}, {InputFiller::kRandom, "random"}};
-const std::vector<std::pair<c10::ScalarType, std::string>> kInputTypes = {
+const std::vector<std::pair<TargetDevice, const char*>> kDevices = {
+    {TargetDevice::Any, "ANY"},    {TargetDevice::Cpu, "CPU"}, {TargetDevice::Gpu, "GPU"},
+    {TargetDevice::Vpu, "VPU"},    {TargetDevice::Npu, "NPU"}, {TargetDevice::CpuSpr, "CPU_SPR"},
+    {TargetDevice::Trial, "TRIAL"}};
+const std::vector<std::pair<InputFiller, const char*>> kFillers = {
+    {InputFiller::Zeros, "zeros"}, {InputFiller::Ones, "ones"}, {InputFiller::Random, "random"}};
+const std::vector<std::pair<c10::ScalarType, const char*>> kInputTypes = {
     {c10::kFloat, "float"}, {c10::kDouble, "double"}, {c10::kHalf, "half"}, {c10::kLong, "long"},
     {c10::kInt, "int"},     {c10::kByte, "uint8"},    {c10::kBool, "bool"}};
 
 template <typename E>
-E read_enum(const ConfigNode& node, const std::vector<std::pair<E, std::string>>& table) {
+E read_enum(const ConfigNode& node, const std::vector<std::pair<E, const char*>>& table) {
   std::vector<std::string> names;
   for (const auto& [e, name] : table) names.push_back(name);
   std::string v = node.as_enum(names);
   for (const auto& [e, name] : table)
-    if (name == v) return e;
+    if (v == name) return e;
   TORCH_INTERNAL_ASSERT(false);
 }
 
 template <typename E>
-std::string enum_name(E e, const std::vector<std::pair<E, std::string>>& table) {
+const char* enum_name(E e, const std::vector<std::pair<E, const char*>>& table) {
   for (const auto& [value, name] : table)
     if (value == e) return name;
   TORCH_INTERNAL_ASSERT(false, "unknown enum value ", static_cast<int>(e));
@@ -328,10 +328,10 @@ InputInfo parse_input_info(const ConfigNode& node) {
 
 }  // namespace
 
-std::string to_string(TargetDevice device) {
+const char* to_string(TargetDevice device) {
   return enum_name(device, kDevices);
 }
-std::string to_string(InputFiller filler) {
+const char* to_string(InputFiller filler) {
   return enum_name(filler, kFillers);
 }
 

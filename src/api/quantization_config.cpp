@@ -14,20 +14,16 @@ namespace nncf::quantization {
 namespace {
 
 template <typename E>
-using Names = std::vector<std::pair<E, std::string>>;
+using Names = std::vector<std::pair<E, const char*>>;
 
-const Names<QuantizationMode> kModes = {{QuantizationMode::kSymmetric, "symmetric"},
-                                        {QuantizationMode::kAsymmetric, "asymmetric"}};
-const Names<Preset> kPresets = {{Preset::kPerformance, "performance"}, {Preset::kMixed, "mixed"}};
-const Names<OverflowFix> kOverflowFixes = {{OverflowFix::kEnable, "enable"},
-                                           {OverflowFix::kDisable, "disable"},
-                                           {OverflowFix::kFirstLayerOnly, "first_layer_only"}};
-const Names<RangeInitType> kRangeInitTypes = {
-    {RangeInitType::kMixedMinMax, "mixed_min_max"}, {RangeInitType::kMinMax, "min_max"},
-    {RangeInitType::kMeanMinMax, "mean_min_max"},   {RangeInitType::kThreeSigma, "threesigma"},
-    {RangeInitType::kPercentile, "percentile"},     {RangeInitType::kMeanPercentile, "mean_percentile"}};
-const Names<QuantizerGroup> kGroups = {{QuantizerGroup::kWeights, "weights"},
-                                       {QuantizerGroup::kActivations, "activations"}};
+const Names<QuantizationMode> kModes = {{QuantizationMode::Symmetric, "symmetric"},
+                                        {QuantizationMode::Asymmetric, "asymmetric"}};
+const Names<Preset> kPresets = {{Preset::Performance, "performance"}, {Preset::Mixed, "mixed"}};
+const Names<OverflowFix> kOverflowFixes = {{OverflowFix::Enable, "enable"},
+                                           {OverflowFix::Disable, "disable"},
+                                           {OverflowFix::FirstLayerOnly, "first_layer_only"}};
+const Names<QuantizerGroup> kGroups = {{QuantizerGroup::Weights, "weights"},
+                                       {QuantizerGroup::Activations, "activations"}};
 
 template <typename E>
 E read_enum(const ConfigNode& node, const Names<E>& table) {
@@ -40,7 +36,7 @@ E read_enum(const ConfigNode& node, const Names<E>& table) {
 }
 
 template <typename E>
-std::string name_of(E e, const Names<E>& table) {
+const char* name_of(E e, const Names<E>& table) {
   for (const auto& [value, name] : table)
     if (value == e) return name;
   TORCH_INTERNAL_ASSERT(false, "unknown enum value ", static_cast<int>(e));
@@ -67,7 +63,15 @@ RangeInitConfig parse_range_entry(const ConfigNode& node, bool per_layer) {
   node.check_keys(known);
   RangeInitConfig r;
   if (node.has("num_init_samples")) r.num_init_samples = node["num_init_samples"].as_int(0, INT64_MAX);
-  if (node.has("type")) r.type = read_enum(node["type"], kRangeInitTypes);
+  if (node.has("type")) {
+    // The spellings are range_init.h's; the list here only feeds the error message.
+    ConfigNode type = node["type"];
+    auto parsed = range_init_type_from_string(type.as_string());
+    if (!parsed)
+      type.as_enum(
+          {"mixed_min_max", "min_max", "mean_min_max", "threesigma", "percentile", "mean_percentile"});
+    r.type = *parsed;
+  }
   if (node.has("params")) {
     ConfigNode params = node["params"];
     params.expect_object();
@@ -177,29 +181,17 @@ StagedQuantizationParams parse_staged(const ConfigNode& node) {
 
 }  // namespace
 
-std::string to_string(QuantizationMode mode) {
-  return name_of(mode, kModes);
-}
-std::string to_string(Preset preset) {
-  return name_of(preset, kPresets);
-}
-std::string to_string(OverflowFix fix) {
-  return name_of(fix, kOverflowFixes);
-}
-std::string to_string(RangeInitType type) {
-  return name_of(type, kRangeInitTypes);
-}
-std::string to_string(QuantizerGroup group) {
-  return name_of(group, kGroups);
-}
+const char* to_string(Preset preset) { return name_of(preset, kPresets); }
+const char* to_string(OverflowFix fix) { return name_of(fix, kOverflowFixes); }
+const char* to_string(QuantizerGroup group) { return name_of(group, kGroups); }
 
 QuantizationMode QuantizationConfig::weights_mode() const {
-  return weights.mode.value_or(QuantizationMode::kSymmetric);
+  return weights.mode.value_or(QuantizationMode::Symmetric);
 }
 
 QuantizationMode QuantizationConfig::activations_mode() const {
   if (activations.mode) return *activations.mode;
-  return preset == Preset::kMixed ? QuantizationMode::kAsymmetric : QuantizationMode::kSymmetric;
+  return preset == Preset::Mixed ? QuantizationMode::Asymmetric : QuantizationMode::Symmetric;
 }
 
 QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {

@@ -97,12 +97,12 @@ TEST(ConfigCorpus, BadFilesFailNamingTheirPath) {
 TEST(Config, ResNet50Int8DefaultsAndSampleKeys) {
   Config config = Config::from_file(good("resnet50_imagenet_int8.json"));
   config.require_supported();
-  EXPECT_EQ(config.target_device(), TargetDevice::kAny);
+  EXPECT_EQ(config.target_device(), TargetDevice::Any);
   EXPECT_EQ(config.log_dir(), ".");
   ASSERT_EQ(config.input_info().size(), 1u);
   EXPECT_EQ(config.input_info()[0].sample_size, (std::vector<int64_t>{1, 3, 224, 224}));
   EXPECT_EQ(config.input_info()[0].type, c10::kFloat);
-  EXPECT_EQ(config.input_info()[0].filler, InputFiller::kOnes);
+  EXPECT_EQ(config.input_info()[0].filler, InputFiller::Ones);
   EXPECT_TRUE(config.input_info()[0].keyword.empty());
   // Sample-level keys stay readable, uninterpreted.
   EXPECT_EQ(config.root()["batch_size"].as_int(), 85);
@@ -117,20 +117,20 @@ TEST(Config, ResNet50Int8DefaultsAndSampleKeys) {
   ASSERT_EQ(q.range_init.size(), 1u);
   EXPECT_FALSE(q.range_init_per_layer);
   EXPECT_EQ(q.range_init[0].num_init_samples, 850);
-  EXPECT_EQ(q.range_init[0].type, RangeInitType::kMixedMinMax);
+  EXPECT_EQ(q.range_init[0].type, RangeInitType::MixedMinMax);
   EXPECT_DOUBLE_EQ(q.range_init[0].min_percentile, 0.1);
   EXPECT_DOUBLE_EQ(q.range_init[0].max_percentile, 99.9);
   EXPECT_EQ(q.num_bn_adaptation_samples, 2000);
-  EXPECT_EQ(q.preset, Preset::kPerformance);
-  EXPECT_EQ(q.weights_mode(), QuantizationMode::kSymmetric);
-  EXPECT_EQ(q.activations_mode(), QuantizationMode::kSymmetric);
+  EXPECT_EQ(q.preset, Preset::Performance);
+  EXPECT_EQ(q.weights_mode(), QuantizationMode::Symmetric);
+  EXPECT_EQ(q.activations_mode(), QuantizationMode::Symmetric);
   EXPECT_EQ(q.weights.bits, 8);
   EXPECT_FALSE(q.weights.per_channel);
   EXPECT_FALSE(q.activations.is_signed.has_value());
   EXPECT_TRUE(q.quantize_inputs);
   EXPECT_FALSE(q.quantize_outputs);
   EXPECT_FALSE(q.export_to_onnx_standard_ops);
-  EXPECT_EQ(q.overflow_fix, OverflowFix::kEnable);
+  EXPECT_EQ(q.overflow_fix, OverflowFix::Enable);
   EXPECT_FALSE(q.staged.has_value());
   EXPECT_FALSE(q.compression_lr_multiplier.has_value());
   EXPECT_TRUE(q.ignored_scopes.empty());
@@ -140,32 +140,32 @@ TEST(Config, ResNet50Int8DefaultsAndSampleKeys) {
 TEST(Config, MobileNetRangeInitAndBatchNormAdaptation) {
   QuantizationConfig q = parse_quantization(Config::from_file(good("mobilenet_v2_imagenet_int8.json")));
   EXPECT_EQ(q.range_init[0].num_init_samples, 2560);
-  EXPECT_EQ(q.range_init[0].type, RangeInitType::kMeanMinMax);
+  EXPECT_EQ(q.range_init[0].type, RangeInitType::MeanMinMax);
   EXPECT_EQ(q.num_bn_adaptation_samples, 4000);
 }
 
 TEST(Config, PerTensorTrial) {
   Config config = Config::from_file(good("mobilenet_v2_imagenet_int8_per_tensor.json"));
-  EXPECT_EQ(config.target_device(), TargetDevice::kTrial);
+  EXPECT_EQ(config.target_device(), TargetDevice::Trial);
   QuantizationConfig q = parse_quantization(config);
-  EXPECT_EQ(q.range_init[0].type, RangeInitType::kMinMax);
+  EXPECT_EQ(q.range_init[0].type, RangeInitType::MinMax);
   EXPECT_EQ(q.activations.is_signed, std::optional<bool>(true));
-  EXPECT_EQ(q.weights.mode, std::optional<QuantizationMode>(QuantizationMode::kSymmetric));
+  EXPECT_EQ(q.weights.mode, std::optional<QuantizationMode>(QuantizationMode::Symmetric));
 }
 
 TEST(Config, MixedPresetAndExplicitFlags) {
   Config config = Config::from_file(good("resnet18_imagenet_mixed_preset.json"));
-  EXPECT_EQ(config.target_device(), TargetDevice::kCpu);
+  EXPECT_EQ(config.target_device(), TargetDevice::Cpu);
   EXPECT_EQ(config.log_dir(), "runs/resnet18_mixed");
   QuantizationConfig q = parse_quantization(config);
-  EXPECT_EQ(q.preset, Preset::kMixed);
-  EXPECT_EQ(q.weights_mode(), QuantizationMode::kSymmetric);
-  EXPECT_EQ(q.activations_mode(), QuantizationMode::kAsymmetric);
-  EXPECT_EQ(q.overflow_fix, OverflowFix::kFirstLayerOnly);
+  EXPECT_EQ(q.preset, Preset::Mixed);
+  EXPECT_EQ(q.weights_mode(), QuantizationMode::Symmetric);
+  EXPECT_EQ(q.activations_mode(), QuantizationMode::Asymmetric);
+  EXPECT_EQ(q.overflow_fix, OverflowFix::FirstLayerOnly);
   EXPECT_TRUE(q.export_to_onnx_standard_ops);
   EXPECT_TRUE(q.quantize_outputs);
   EXPECT_FALSE(q.quantize_inputs);
-  EXPECT_EQ(q.range_init[0].type, RangeInitType::kPercentile);
+  EXPECT_EQ(q.range_init[0].type, RangeInitType::Percentile);
   EXPECT_DOUBLE_EQ(q.range_init[0].min_percentile, 0.01);
   EXPECT_DOUBLE_EQ(q.range_init[0].max_percentile, 99.99);
   EXPECT_EQ(q.num_bn_adaptation_samples, 0);
@@ -175,22 +175,22 @@ TEST(Config, StagedPerLayerOverridesAndRegexScopes) {
   Config config = Config::from_file(good("resnet50_imagenet_staged_int8.json"));
   EXPECT_EQ(config.compression_lr_multiplier(), std::optional<double>(2.0));
   ASSERT_EQ(config.input_info().size(), 2u);
-  EXPECT_EQ(config.input_info()[0].filler, InputFiller::kRandom);
+  EXPECT_EQ(config.input_info()[0].filler, InputFiller::Random);
   EXPECT_EQ(config.input_info()[1].type, c10::kLong);
-  EXPECT_EQ(config.input_info()[1].filler, InputFiller::kZeros);
+  EXPECT_EQ(config.input_info()[1].filler, InputFiller::Zeros);
   EXPECT_EQ(config.input_info()[1].keyword, "labels");
 
   QuantizationConfig q = parse_quantization(config);
   EXPECT_TRUE(q.range_init_per_layer);
   ASSERT_EQ(q.range_init.size(), 2u);
-  EXPECT_EQ(q.range_init[0].type, RangeInitType::kMeanPercentile);
+  EXPECT_EQ(q.range_init[0].type, RangeInitType::MeanPercentile);
   EXPECT_EQ(q.range_init[0].target_quantizer_group,
-            std::optional<QuantizerGroup>(QuantizerGroup::kActivations));
+            std::optional<QuantizerGroup>(QuantizerGroup::Activations));
   EXPECT_DOUBLE_EQ(q.range_init[0].min_percentile, 1.0);
   EXPECT_EQ(q.range_init[1].target_scopes, (std::vector<std::string>{"{re}.*conv.*"}));
   EXPECT_EQ(q.range_init[1].ignored_scopes, (std::vector<std::string>{"ResNet/NNCFLinear[fc]/linear_0"}));
 
-  EXPECT_EQ(q.weights_mode(), QuantizationMode::kAsymmetric);
+  EXPECT_EQ(q.weights_mode(), QuantizationMode::Asymmetric);
   EXPECT_EQ(q.weights.bits, 4);
   EXPECT_TRUE(q.weights.per_channel);
   EXPECT_TRUE(q.weights.logarithm_scale);
@@ -204,7 +204,7 @@ TEST(Config, StagedPerLayerOverridesAndRegexScopes) {
   ASSERT_EQ(q.activation_overrides.size(), 1u);
   EXPECT_EQ(q.activation_overrides[0].is_signed, std::optional<bool>(false));
   ASSERT_EQ(q.activation_overrides[0].range_init.size(), 1u);
-  EXPECT_EQ(q.activation_overrides[0].range_init[0].type, RangeInitType::kThreeSigma);
+  EXPECT_EQ(q.activation_overrides[0].range_init[0].type, RangeInitType::ThreeSigma);
 
   ASSERT_TRUE(q.staged.has_value());
   EXPECT_EQ(q.staged->batch_multiplier, std::optional<int64_t>(2));
@@ -247,7 +247,7 @@ TEST(Config, ListCompressionKeepsOrderAndPaths) {
 
 TEST(Config, NotSupportedYetIsRecognizedNotIgnored) {
   Config hawq = Config::from_file(good("mobilenet_v2_imagenet_mixed_int_hawq.json"));
-  EXPECT_EQ(hawq.target_device(), TargetDevice::kVpu);
+  EXPECT_EQ(hawq.target_device(), TargetDevice::Vpu);
   std::string message = error_of([&] { hawq.require_supported(); });
   EXPECT_NE(message.find("compression.initializer.precision: not supported yet"), std::string::npos)
       << message;
@@ -271,8 +271,8 @@ TEST(Config, CommentsAllowed) {
     // line comment
     { /* block */ "target_device": "GPU", // trailing
       "compression": {"algorithm": "quantization", /* inline */ "preset": "mixed"} })");
-  EXPECT_EQ(config.target_device(), TargetDevice::kGpu);
-  EXPECT_EQ(parse_quantization(config).preset, Preset::kMixed);
+  EXPECT_EQ(config.target_device(), TargetDevice::Gpu);
+  EXPECT_EQ(parse_quantization(config).preset, Preset::Mixed);
 }
 
 TEST(Config, DidYouMean) {
@@ -332,13 +332,12 @@ TEST(Config, IntegralNumbersAcceptedAsIntegers) {
 }
 
 TEST(Config, EnumsToString) {
-  EXPECT_EQ(to_string(TargetDevice::kCpuSpr), "CPU_SPR");
-  EXPECT_EQ(to_string(InputFiller::kRandom), "random");
-  EXPECT_EQ(quantization::to_string(QuantizationMode::kAsymmetric), "asymmetric");
-  EXPECT_EQ(quantization::to_string(Preset::kMixed), "mixed");
-  EXPECT_EQ(quantization::to_string(OverflowFix::kFirstLayerOnly), "first_layer_only");
-  EXPECT_EQ(quantization::to_string(RangeInitType::kThreeSigma), "threesigma");
-  EXPECT_EQ(quantization::to_string(QuantizerGroup::kWeights), "weights");
+  EXPECT_STREQ(to_string(TargetDevice::CpuSpr), "CPU_SPR");
+  EXPECT_STREQ(to_string(InputFiller::Random), "random");
+  EXPECT_STREQ(quantization::to_string(Preset::Mixed), "mixed");
+  EXPECT_STREQ(quantization::to_string(OverflowFix::FirstLayerOnly), "first_layer_only");
+  EXPECT_STREQ(quantization::to_string(RangeInitType::ThreeSigma), "threesigma");
+  EXPECT_STREQ(quantization::to_string(QuantizerGroup::Weights), "weights");
 }
 
 TEST(Config, ParseRejectsOtherAlgorithms) {

@@ -32,16 +32,16 @@ namespace nncf {
 /// Every typed read checks the type and throws c10::Error naming the path and what was found.
 class ConfigNode {
  public:
-  enum class Kind { kMissing, kNull, kBool, kInteger, kNumber, kString, kArray, kObject };
+  enum class Kind { Missing, Null, Bool, Integer, Number, String, Array, Object };
 
   /// A missing node at the root path.
   ConfigNode();
 
   Kind kind() const;
-  bool exists() const { return kind() != Kind::kMissing; }
-  bool is_object() const { return kind() == Kind::kObject; }
-  bool is_array() const { return kind() == Kind::kArray; }
-  bool is_string() const { return kind() == Kind::kString; }
+  bool exists() const { return kind() != Kind::Missing; }
+  bool is_object() const { return kind() == Kind::Object; }
+  bool is_array() const { return kind() == Kind::Array; }
+  bool is_string() const { return kind() == Kind::String; }
   /// The JSON path, e.g. `compression[1].initializer`; empty for the root.
   const std::string& path() const;
   /// The file this node was parsed from; empty for configs parsed from a string.
@@ -97,14 +97,14 @@ class ConfigNode {
 size_t edit_distance(const std::string& a, const std::string& b);
 
 /// The `target_device` key: which hardware configuration constrains the quantizer setup.
-enum class TargetDevice { kAny, kCpu, kGpu, kVpu, kNpu, kCpuSpr, kTrial };
+enum class TargetDevice { Any, Cpu, Gpu, Vpu, Npu, CpuSpr, Trial };
 /// The JSON spelling (`ANY`, `CPU`, `GPU`, `VPU`, `NPU`, `CPU_SPR`, `TRIAL`).
-std::string to_string(TargetDevice device);
+const char* to_string(TargetDevice device);
 
 /// What an input tensor is filled with when the model is run on example inputs.
-enum class InputFiller { kZeros, kOnes, kRandom };
+enum class InputFiller { Zeros, Ones, Random };
 /// The JSON spelling (`zeros`, `ones`, `random`).
-std::string to_string(InputFiller filler);
+const char* to_string(InputFiller filler);
 
 /// One entry of `input_info`.
 struct InputInfo {
@@ -113,7 +113,7 @@ struct InputInfo {
   /// `type`: `float` (default), `double`, `half`, `long`, `int`, `uint8`, `bool`.
   c10::ScalarType type = c10::kFloat;
   /// `filler`: default `ones`.
-  InputFiller filler = InputFiller::kOnes;
+  InputFiller filler = InputFiller::Ones;
   /// `keyword`: passed as a keyword argument of `forward`; empty = positional, in order.
   std::string keyword;
 };
@@ -179,7 +179,7 @@ class Config {
   Config() = default;
   ConfigNode root_;
   std::vector<InputInfo> input_info_;
-  TargetDevice target_device_ = TargetDevice::kAny;
+  TargetDevice target_device_ = TargetDevice::Any;
   std::vector<AlgorithmConfig> compression_;
   std::string log_dir_ = ".";
   std::optional<double> compression_lr_multiplier_;

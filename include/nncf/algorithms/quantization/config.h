@@ -6,12 +6,14 @@
 //
 // `parse` validates the whole section: unknown keys (with a "did you mean" hint), types, ranges,
 // enum values and `{re}` scope regexes, each error naming the JSON path. It is defined in the
-// `nncf_api` library, the JSON edge; the struct itself depends on nothing.
+// `nncf_api` library, the JSON edge; the structs need only range_init.h (for RangeInitType).
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "nncf/algorithms/quantization/range_init.h"
 
 namespace nncf {
 struct AlgorithmConfig;
@@ -19,27 +21,29 @@ struct AlgorithmConfig;
 
 namespace nncf::quantization {
 
-enum class QuantizationMode { kSymmetric, kAsymmetric };
+// Note [QuantizationMode]: FakeQuantize's header (fake_quantize.h, in progress) declares the same
+// enum, with the same enumerators, for the module options. Until that header is committed this
+// definition stands in for it; then this one goes and fake_quantize.h is included instead (a
+// translation unit cannot include both today). Its `to_string` lives in fake_quantize.cpp, so
+// none is declared here: one definition of the symbol.
+enum class QuantizationMode { Symmetric, Asymmetric };
 /// `preset`: `performance` = symmetric weights and activations; `mixed` = symmetric weights,
 /// asymmetric activations. Explicit `mode` keys win over the preset.
-enum class Preset { kPerformance, kMixed };
+enum class Preset { Performance, Mixed };
 /// `overflow_fix`: 7-bit effective weights for 8-bit weight quantizers on CPU/ANY targets.
-enum class OverflowFix { kEnable, kDisable, kFirstLayerOnly };
-/// `initializer.range.type`: which statistics set the initial quantizer ranges.
-enum class RangeInitType { kMixedMinMax, kMinMax, kMeanMinMax, kThreeSigma, kPercentile, kMeanPercentile };
-enum class QuantizerGroup { kWeights, kActivations };
+enum class OverflowFix { Enable, Disable, FirstLayerOnly };
+enum class QuantizerGroup { Weights, Activations };
 
-/// The JSON spellings: `symmetric`, `performance`, `first_layer_only`, `mean_min_max`, `weights`, ...
-std::string to_string(QuantizationMode mode);
-std::string to_string(Preset preset);
-std::string to_string(OverflowFix fix);
-std::string to_string(RangeInitType type);
-std::string to_string(QuantizerGroup group);
+/// The JSON spellings: `performance`, `first_layer_only`, `weights`, ... (`RangeInitType`'s
+/// `to_string` is in range_init.h.)
+const char* to_string(Preset preset);
+const char* to_string(OverflowFix fix);
+const char* to_string(QuantizerGroup group);
 
 /// `initializer.range`, or one entry of its per-layer list form.
 struct RangeInitConfig {
   /// `type`; default `mixed_min_max` (NNCF 2.1+).
-  RangeInitType type = RangeInitType::kMixedMinMax;
+  RangeInitType type = RangeInitType::MixedMinMax;
   /// `num_init_samples`: samples run for statistics; >= 0, default 256.
   int64_t num_init_samples = 256;
   /// `params.min_percentile` / `params.max_percentile`, in percent, for the percentile types;
@@ -120,7 +124,7 @@ struct QuantizationConfig {
   QuantizerGroupConfig weights;
   QuantizerGroupConfig activations;
   /// `preset`; default `performance`.
-  Preset preset = Preset::kPerformance;
+  Preset preset = Preset::Performance;
   /// `quantize_inputs`: quantize the model inputs; default true.
   bool quantize_inputs = true;
   /// `quantize_outputs`: an extra quantizer on the model outputs; default false.
@@ -135,7 +139,7 @@ struct QuantizationConfig {
   /// default false.
   bool export_to_onnx_standard_ops = false;
   /// `overflow_fix`; default `enable`.
-  OverflowFix overflow_fix = OverflowFix::kEnable;
+  OverflowFix overflow_fix = OverflowFix::Enable;
   /// `params`: set = staged quantization scheduler.
   std::optional<StagedQuantizationParams> staged;
   /// `compression_lr_multiplier` for this algorithm; unset = the global one, if any.
