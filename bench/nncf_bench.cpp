@@ -20,6 +20,7 @@
 
 namespace nncf::bench {
 std::vector<Metric> run_executor(const Options& options);  // executor_bench.cpp
+std::vector<Metric> run_qat(const Options& options);       // qat_bench.cpp
 }  // namespace nncf::bench
 
 namespace {
@@ -31,6 +32,8 @@ using nncf::bench::Suite;
 const Suite kSuites[] = {
     {"executor", "CompressedModel (boxed interpreter) vs the eager C++ module: ResNet-18, fwd+bwd",
      nncf::bench::run_executor},
+    {"qat", "fused fake quantize fwd+bwd (64x64x56x56 float) vs x.clone() and LibTorch's learnable op",
+     nncf::bench::run_qat},
 };
 
 void usage(FILE* out) {
