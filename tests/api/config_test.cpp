@@ -340,6 +340,26 @@ TEST(Config, EnumsToString) {
   EXPECT_STREQ(quantization::to_string(QuantizerGroup::Weights), "weights");
 }
 
+TEST(Config, SectionsOutliveTheConfigAndMissingKeysKeepTheirPath) {
+  AlgorithmConfig section = [] {
+    Config config = Config::from_string(
+        R"({"compression": [{"algorithm": "quantization", "preset": "mixed"}]})", "a.json");
+    return config.compression()[0];
+  }();
+  EXPECT_EQ(QuantizationConfig::parse(section).preset, Preset::Mixed);
+  // Reading through a missing member fails at the first missing level.
+  EXPECT_FALSE(section.section["initializer"].exists());
+  EXPECT_EQ(section.section["initializer"].path(), "compression[0].initializer");
+  std::string message = error_of([&] { section.section["initializer"]["range"]; });
+  EXPECT_NE(message.find("a.json: compression[0].initializer: expected an object, got nothing"),
+            std::string::npos)
+      << message;
+  message = error_of([&] { section.section["preset"].as_int(); });
+  EXPECT_NE(message.find("a.json: compression[0].preset: expected an integer, got \"mixed\" (string)"),
+            std::string::npos)
+      << message;
+}
+
 TEST(Config, ParseRejectsOtherAlgorithms) {
   Config config = Config::from_string(R"({"compression": {"algorithm": "rb_sparsity"}})");
   std::string message = error_of([&] { QuantizationConfig::parse(config.compression()[0]); });
