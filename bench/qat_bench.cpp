@@ -12,6 +12,9 @@
 // LibTorch's counterparts: at::_fake_quantize_learnable_per_tensor_affine (zero point 0 for the
 // symmetric variant, learned zero point for the asymmetric one) and
 // at::_fake_quantize_learnable_per_channel_affine on axis 1.
+// Most of a fresh 51 MB output's cost is page faults. Our op advises its outputs to use huge pages
+// (Note [Huge-page outputs] in src/kernels/fake_quantize.cpp); x.clone() and LibTorch's op do not,
+// so both ratios include that difference (without it, on Debian 12: ~2.2x clone, ~2.9x learnable).
 
 #include <torch/torch.h>
 
