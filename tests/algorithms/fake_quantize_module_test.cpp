@@ -1,1 +1,113 @@
-// placeholder: implemented in a following commit
+// The FakeQuantize module: its forward is the kernels' reference math, its state survives a save,
+// and inserted into a captured model it trains with torch::optim like any parameter.
+
+#include "nncf/algorithms/quantization/fake_quantize.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "nncf/capture/capture.h"
+#include "nncf/runtime/compressed_model.h"
+
+namespace nncf::quantization {
+namespace {
+
+TEST(FakeQuantizeModule, SymmetricMatchesTheReferenceMath) {
+  FakeQuantize fq(FakeQuantizeOptions().is_signed(true));
+  {
+    torch::NoGradGuard no_grad;
+    fq->scale.fill_(2.5);
+  }
+  auto x = torch::randn({4, 3, 5, 5}) * 2;
+  auto want = kernels::reference::fake_quantize_symmetric(x, fq->scale.abs() + 1e-16, -128, 127, 1);
+  EXPECT_TRUE(torch::equal(fq->forward(x), want));
+  EXPECT_EQ(fq->forward(torch::zeros({3})).abs().max().item<float>(), 0.0f);
+}
+
+TEST(FakeQuantizeModule, AsymmetricPerChannelWeightsMatchTheReferenceMath) {
+  FakeQuantize fq(FakeQuantizeOptions().mode(QuantizationMode::Asymmetric).channels(6).axis(0).bits(4));
+  auto w = torch::randn({6, 3, 3, 3});
+  fq->set_range(std::get<0>(w.reshape({6, -1}).min(1)), std::get<0>(w.reshape({6, -1}).max(1)));
+  auto want = kernels::reference::fake_quantize_asymmetric(w, fq->input_low, fq->input_range.abs() + 1e-16, 16, 0);
+  auto got = fq->forward(w);
+  EXPECT_TRUE(torch::allclose(got, want));
+  for (int64_t c = 0; c < 6; ++c) EXPECT_LE(std::get<0>(at::_unique(got[c])).numel(), 16) << "channel " << c;
+}
+
+TEST(FakeQuantizeModule, DisabledIsIdentityAndBitsChangeAtRunTime) {
+  FakeQuantize fq(FakeQuantizeOptions().is_signed(true));
+  auto x = torch::randn({1000});
+  fq->set_enabled(false);
+  EXPECT_TRUE(fq->forward(x).is_same(x));
+  fq->set_enabled(true);
+  EXPECT_GT(std::get<0>(at::_unique(fq->forward(x))).numel(), 16);
+  fq->set_bits(4);
+  EXPECT_EQ(fq->levels().low, -8);
+  EXPECT_EQ(fq->levels().high, 7);
+  EXPECT_LE(std::get<0>(at::_unique(fq->forward(x))).numel(), 16);
+  EXPECT_THROW(fq->set_bits(9), c10::Error);
+}
+
+TEST(FakeQuantizeModule, StateSurvivesSaveAndLoad) {
+  FakeQuantize saved(FakeQuantizeOptions().channels(3));
+  saved->set_bits(5);
+  saved->set_signed(true);
+  {
+    torch::NoGradGuard no_grad;
+    saved->scale.copy_(torch::tensor({0.5f, 1.5f, 3.0f}));
+  }
+  std::stringstream buffer;
+  torch::save(saved, buffer);
+  FakeQuantize loaded(FakeQuantizeOptions().channels(3));
+  torch::load(loaded, buffer);
+  EXPECT_EQ(loaded->bits(), 5);
+  EXPECT_TRUE(loaded->is_signed());
+  auto x = torch::randn({2, 3, 4});
+  EXPECT_TRUE(torch::equal(loaded->forward(x), saved->forward(x)));
+}
+
+struct TinyNetImpl : torch::nn::Module {
+  TinyNetImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).padding(1)));
+    fc = register_module("fc", torch::nn::Linear(4, 2));
+  }
+  torch::Tensor forward(torch::Tensor x) { return fc(torch::relu(conv(x)).mean({2, 3})); }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(TinyNet);
+
+TEST(FakeQuantizeModule, TrainsInsideACompressedModel) {
+  TinyNet net;
+  auto cap = capture::capture_module(net, {torch::randn({2, 3, 6, 6})});
+  runtime::CompressedModel model(std::move(cap.graph), cap.tensors);
+  FakeQuantize weights(FakeQuantizeOptions().channels(4).axis(0).is_signed(true));
+  FakeQuantize activations;
+  model->insert(runtime::InsertionPoint::weight("conv.weight"), torch::nn::AnyModule(weights), "conv_weight");
+  model->insert(runtime::InsertionPoint::pre_op("fc", 0), torch::nn::AnyModule(activations), "fc_input");
+  ASSERT_NE(model->named_parameters().find("nncf_hooks.conv_weight.scale"), nullptr);
+  ASSERT_NE(model->named_buffers().find("nncf_hooks.fc_input.num_bits"), nullptr);
+
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.1));
+  const auto before = weights->scale.clone();
+  auto x = torch::randn({8, 3, 6, 6});
+  auto loss = model->forward(x).pow(2).sum();
+  opt.zero_grad();
+  loss.backward();
+  ASSERT_TRUE(weights->scale.grad().defined());
+  EXPECT_GT(weights->scale.grad().abs().sum().item<float>(), 0.0f);
+  ASSERT_TRUE(activations->scale.grad().defined());
+  opt.step();
+  EXPECT_FALSE(torch::equal(weights->scale, before));
+  // The quantized model differs from the float one, and only through the inserted modules.
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(torch::allclose(model->forward(x), net->forward(x)));
+  weights->set_enabled(false);
+  activations->set_enabled(false);
+  EXPECT_TRUE(torch::allclose(model->forward(x), net->forward(x), 1e-6, 1e-6));
+}
+
+}  // namespace
+}  // namespace nncf::quantization

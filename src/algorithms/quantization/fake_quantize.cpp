@@ -1,1 +1,108 @@
-// placeholder: implemented in a following commit
+#include "nncf/algorithms/quantization/fake_quantize.h"
+
+#include <torch/nn/init.h>
+
+namespace nncf::quantization {
+namespace {
+
+// NNCF keeps the learned range away from zero this way (|scale| + eps); the kernels reject
+// non-positive ranges.
+constexpr double kRangeEps = 1e-16;
+
+int64_t read_int(const torch::Tensor& buffer) {
+  // A plain read of a CPU scalar: no dispatcher call on the hot path.
+  TORCH_INTERNAL_ASSERT(buffer.defined() && buffer.numel() == 1 && buffer.scalar_type() == torch::kLong);
+  return buffer.to(torch::kCPU).data_ptr<int64_t>()[0];
+}
+
+}  // namespace
+
+const char* to_string(QuantizationMode mode) {
+  return mode == QuantizationMode::Symmetric ? "symmetric" : "asymmetric";
+}
+
+FakeQuantizeImpl::FakeQuantizeImpl(const FakeQuantizeOptions& options_) : options(options_) { reset(); }
+
+void FakeQuantizeImpl::reset() {
+  TORCH_CHECK(options.bits() >= 2 && options.bits() <= 8, "FakeQuantize: bits must be in [2, 8], got ",
+              options.bits());
+  TORCH_CHECK(options.channels() >= 0, "FakeQuantize: channels must be >= 0, got ", options.channels());
+  const int64_t n = options.channels() > 0 ? options.channels() : 1;
+  if (options.mode() == QuantizationMode::Symmetric) {
+    scale = register_parameter("scale", torch::ones({n}));
+    signedness = register_buffer("signed", torch::tensor(int64_t{options.is_signed() ? 1 : 0}));
+  } else {
+    input_low = register_parameter("input_low", torch::zeros({n}));
+    input_range = register_parameter("input_range", torch::ones({n}));
+  }
+  num_bits = register_buffer("num_bits", torch::tensor(options.bits()));
+  enabled = register_buffer("enabled", torch::tensor(int64_t{1}));
+}
+
+kernels::LevelRange FakeQuantizeImpl::levels() const {
+  if (options.mode() == QuantizationMode::Asymmetric) return {0, (int64_t{1} << bits()) - 1};
+  return kernels::level_range(bits(), is_signed(), options.narrow_range());
+}
+
+torch::Tensor FakeQuantizeImpl::forward(const torch::Tensor& x) {
+  if (!is_enabled()) return x;
+  const int64_t axis = options.channels() > 0 ? options.axis() : 1;
+  if (options.mode() == QuantizationMode::Symmetric) {
+    const kernels::LevelRange l = levels();
+    return kernels::fake_quantize_symmetric(x, scale.abs() + kRangeEps, l.low, l.high, axis);
+  }
+  return kernels::fake_quantize_asymmetric(x, input_low, input_range.abs() + kRangeEps, levels().levels(), axis);
+}
+
+void FakeQuantizeImpl::set_enabled(bool on) {
+  torch::NoGradGuard no_grad;
+  enabled.fill_(on ? 1 : 0);
+}
+
+bool FakeQuantizeImpl::is_enabled() const { return read_int(enabled) != 0; }
+
+void FakeQuantizeImpl::set_bits(int64_t bits) {
+  TORCH_CHECK(bits >= 2 && bits <= 8, "FakeQuantize: bits must be in [2, 8], got ", bits);
+  torch::NoGradGuard no_grad;
+  num_bits.fill_(bits);
+  options.bits(bits);
+}
+
+int64_t FakeQuantizeImpl::bits() const { return read_int(num_bits); }
+
+void FakeQuantizeImpl::set_signed(bool is_signed) {
+  TORCH_CHECK(options.mode() == QuantizationMode::Symmetric, "FakeQuantize: only symmetric quantizers are signed");
+  torch::NoGradGuard no_grad;
+  signedness.fill_(is_signed ? 1 : 0);
+  options.is_signed(is_signed);
+}
+
+bool FakeQuantizeImpl::is_signed() const {
+  return options.mode() == QuantizationMode::Symmetric && read_int(signedness) != 0;
+}
+
+void FakeQuantizeImpl::set_range(const torch::Tensor& min, const torch::Tensor& max) {
+  torch::NoGradGuard no_grad;
+  if (options.mode() == QuantizationMode::Symmetric) {
+    const torch::Tensor s = torch::maximum(min.abs(), max.abs()).to(scale.dtype());
+    TORCH_CHECK(s.numel() == scale.numel(), "FakeQuantize: ", s.numel(), " range values for ", scale.numel(),
+                " scales");
+    scale.copy_(s.reshape(scale.sizes()));
+  } else {
+    TORCH_CHECK(min.numel() == input_low.numel() && max.numel() == input_low.numel(), "FakeQuantize: ",
+                min.numel(), " range values for ", input_low.numel(), " channels");
+    input_low.copy_(min.reshape(input_low.sizes()));
+    input_range.copy_((max - min).reshape(input_range.sizes()));
+  }
+}
+
+void FakeQuantizeImpl::pretty_print(std::ostream& stream) const {
+  stream << "nncf::FakeQuantize(bits=" << bits() << ", mode=" << to_string(options.mode());
+  if (options.mode() == QuantizationMode::Symmetric) stream << ", signed=" << (is_signed() ? "true" : "false");
+  stream << ", " << (options.channels() > 0 ? "per_channel(axis=" + std::to_string(options.axis()) + ")" : "per_tensor");
+  if (options.narrow_range()) stream << ", narrow_range";
+  if (!is_enabled()) stream << ", disabled";
+  stream << ")";
+}
+
+}  // namespace nncf::quantization

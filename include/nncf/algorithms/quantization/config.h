@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nncf/algorithms/quantization/mode.h"
 #include "nncf/algorithms/quantization/range_init.h"
 
 namespace nncf {
@@ -21,12 +22,6 @@ struct AlgorithmConfig;
 
 namespace nncf::quantization {
 
-// Note [QuantizationMode]: FakeQuantize's header (fake_quantize.h, in progress) declares the same
-// enum, with the same enumerators, for the module options. Until that header is committed this
-// definition stands in for it; then this one goes and fake_quantize.h is included instead (a
-// translation unit cannot include both today). Its `to_string` lives in fake_quantize.cpp, so
-// none is declared here: one definition of the symbol.
-enum class QuantizationMode { Symmetric, Asymmetric };
 /// `preset`: `performance` = symmetric weights and activations; `mixed` = symmetric weights,
 /// asymmetric activations. Explicit `mode` keys win over the preset.
 enum class Preset { Performance, Mixed };

@@ -1,0 +1,75 @@
+#pragma once
+
+// FakeQuantize: the quantizer module that quantization inserts into a CompressedModel, in the shape
+// of LibTorch's own modules (FakeQuantizeOptions + FakeQuantizeImpl + TORCH_MODULE). Its math is
+// the fused `nncf::fake_quantize_*` operators of nncf/kernels/fake_quantize.h.
+//
+// Trainable parameters: `scale` (symmetric) or `input_low` and `input_range` (asymmetric), one
+// element per tensor or one per channel. State buffers, saved with the model: `num_bits`,
+// `signed` (symmetric only) and `enabled`, so that a restored model quantizes exactly as the saved
+// one did.
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <ostream>
+
+#include "nncf/algorithms/quantization/mode.h"
+#include "nncf/kernels/fake_quantize.h"
+
+namespace nncf::quantization {
+
+struct FakeQuantizeOptions {
+  /// Bit width, 2..8 (changeable later with set_bits).
+  TORCH_ARG(int64_t, bits) = 8;
+  TORCH_ARG(QuantizationMode, mode) = QuantizationMode::Symmetric;
+  /// Symmetric only: signed grid (-2^(b-1)..2^(b-1)-1) or unsigned (0..2^b-1). Range
+  /// initialization decides it from statistics; NNCF's default before that is unsigned.
+  TORCH_ARG(bool, is_signed) = false;
+  /// One parameter per channel along `axis` (0 for weights, 1 for activations); `channels` is
+  /// that dimension's size. 0 channels = per tensor.
+  TORCH_ARG(int64_t, channels) = 0;
+  TORCH_ARG(int64_t, axis) = 1;
+  /// Drop the lowest level (signed 8-bit weights: -127..127).
+  TORCH_ARG(bool, narrow_range) = false;
+};
+
+class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
+ public:
+  explicit FakeQuantizeImpl(const FakeQuantizeOptions& options = {});
+
+  void reset() override;
+
+  /// Fake-quantizes `x` (identity while disabled).
+  torch::Tensor forward(const torch::Tensor& x);
+
+  void set_enabled(bool enabled);
+  bool is_enabled() const;
+  /// Changes the bit width at run time (mixed precision); the learned range is kept.
+  void set_bits(int64_t bits);
+  int64_t bits() const;
+  void set_signed(bool is_signed);
+  bool is_signed() const;
+  /// The integer grid in use.
+  kernels::LevelRange levels() const;
+
+  /// Sets the range from statistics: symmetric `scale = max(|min|, |max|)`; asymmetric
+  /// `input_low = min`, `input_range = max - min`. Shapes follow the parameters'.
+  void set_range(const torch::Tensor& min, const torch::Tensor& max);
+
+  void pretty_print(std::ostream& stream) const override;
+
+  FakeQuantizeOptions options;
+  torch::Tensor scale;        ///< symmetric
+  torch::Tensor input_low;    ///< asymmetric
+  torch::Tensor input_range;  ///< asymmetric
+  torch::Tensor num_bits;     ///< buffer, int64 scalar
+  torch::Tensor signedness;   ///< buffer "signed", int64 scalar (symmetric)
+  torch::Tensor enabled;      ///< buffer, int64 scalar (1 = quantizing)
+};
+
+TORCH_MODULE(FakeQuantize);
+
+}  // namespace nncf::quantization
