@@ -33,8 +33,8 @@ void reset_grads(std::initializer_list<torch::Tensor*> ts) {
 }
 
 // Times `ours` and `theirs` (each a full forward + backward) interleaved with x.clone().
-Timings time_variant(const torch::Tensor& x, const std::function<void()>& ours, const std::function<void()>& theirs,
-                     int rounds) {
+Timings time_variant(const torch::Tensor& x, const std::function<void()>& ours,
+                     const std::function<void()>& theirs, int rounds) {
   torch::Tensor sink;
   auto samples = interleaved({[&] { sink = x.clone(); }, ours, theirs}, /*warmup=*/1, rounds);
   return {median(samples[0]), median(samples[1]), median(samples[2]), median_ratio(samples[1], samples[0]),
@@ -80,7 +80,8 @@ std::vector<Metric> run_qat(const Options& options) {
       at::_fake_quantize_learnable_per_tensor_affine(x, t_scale, t_zp, -128, 127, 1.0).backward(g);
     };
     check_same(kernels::fake_quantize_symmetric(x.detach(), scale.detach(), -128, 127, 0),
-               at::_fake_quantize_learnable_per_tensor_affine(x.detach(), t_scale.detach(), t_zp.detach(), -128, 127, 1.0),
+               at::_fake_quantize_learnable_per_tensor_affine(x.detach(), t_scale.detach(), t_zp.detach(),
+                                                              -128, 127, 1.0),
                3.0 / 127, "sym_per_tensor");
     report("sym_per_tensor", time_variant(x, ours, theirs, rounds));
   }
@@ -98,7 +99,8 @@ std::vector<Metric> run_qat(const Options& options) {
       at::_fake_quantize_learnable_per_tensor_affine(x, t_scale, t_zp, 0, 255, 1.0).backward(g);
     };
     check_same(kernels::fake_quantize_asymmetric(x.detach(), low.detach(), range.detach(), 256, 0),
-               at::_fake_quantize_learnable_per_tensor_affine(x.detach(), t_scale.detach(), t_zp.detach(), 0, 255, 1.0),
+               at::_fake_quantize_learnable_per_tensor_affine(x.detach(), t_scale.detach(), t_zp.detach(), 0,
+                                                              255, 1.0),
                6.0 / 255, "asym_per_tensor");
     report("asym_per_tensor", time_variant(x, ours, theirs, rounds));
   }
@@ -115,7 +117,8 @@ std::vector<Metric> run_qat(const Options& options) {
       at::_fake_quantize_learnable_per_channel_affine(x, t_scale, t_zp, 1, -128, 127, 1.0).backward(g);
     };
     check_same(kernels::fake_quantize_symmetric(x.detach(), scale.detach(), -128, 127, 1),
-               at::_fake_quantize_learnable_per_channel_affine(x.detach(), t_scale.detach(), t_zp.detach(), 1, -128, 127, 1.0),
+               at::_fake_quantize_learnable_per_channel_affine(x.detach(), t_scale.detach(), t_zp.detach(), 1,
+                                                               -128, 127, 1.0),
                3.0 / 127, "sym_per_channel");
     report("sym_per_channel", time_variant(x, ours, theirs, rounds));
   }

@@ -13,6 +13,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -33,7 +34,10 @@ constexpr int64_t kGrainSize = int64_t{1} << 16;
 // Row length for per-tensor parameters (Note [Rows] in fake_quantize_cpu.h).
 constexpr int64_t kPerTensorRow = int64_t{1} << 14;
 
+std::atomic<bool> force_baseline{false};
+
 bool use_avx2() {
+  if (force_baseline.load(std::memory_order_relaxed)) return false;
 #if defined(NNCF_KERNELS_HAVE_AVX2)
   static const bool supported = [] {
     const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -86,7 +90,8 @@ Layout make_layout(const at::Tensor& x, const at::Tensor& param, int64_t axis, c
     l.row_len = kPerTensorRow;
   } else {
     // Note [Per-channel axis] in the header.
-    TORCH_CHECK(x.dim() > 0, "nncf fake quantize: per-channel ", name, " needs an input with dims, got a scalar");
+    TORCH_CHECK(x.dim() > 0, "nncf fake quantize: per-channel ", name,
+                " needs an input with dims, got a scalar");
     const int64_t ax = at::maybe_wrap_dim(axis, x.dim());
     TORCH_CHECK(param.numel() == x.size(ax), "nncf fake quantize: ", name, " has ", param.numel(),
                 " elements; expected 1 (per tensor) or x.size(", ax, ") = ", x.size(ax), " (per channel)");
@@ -105,15 +110,15 @@ void check_tensors(const at::Tensor& x, std::initializer_list<const at::Tensor*>
               "nncf fake quantize: expected float or double input, got ", x.scalar_type());
   for (const at::Tensor* p : params) {
     TORCH_CHECK(p->scalar_type() == x.scalar_type() && p->device() == x.device(),
-                "nncf fake quantize: parameters must have the input's dtype and device, got ", p->scalar_type(),
-                " on ", p->device(), " for input ", x.scalar_type());
+                "nncf fake quantize: parameters must have the input's dtype and device, got ",
+                p->scalar_type(), " on ", p->device(), " for input ", x.scalar_type());
   }
 }
 
 void check_levels(int64_t level_low, int64_t level_high) {
   TORCH_CHECK(level_low <= 0 && 0 < level_high && level_high - level_low <= (1 << 16),
-              "nncf fake quantize: expected level_low <= 0 < level_high (at most 2^16 levels), got ", level_low,
-              "..", level_high);
+              "nncf fake quantize: expected level_low <= 0 < level_high (at most 2^16 levels), got ",
+              level_low, "..", level_high);
 }
 
 // Sums per-row partial gradients into one value per channel (in row order: deterministic).
@@ -182,7 +187,8 @@ at::Tensor symmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& scale
     a.x = x.data_ptr<scalar_t>();
     a.out = y.data_ptr<scalar_t>();
     using Fn = void (*)(const cpu::SymmetricArgs<scalar_t>&, int64_t, int64_t);
-    run_rows<cpu::SymmetricArgs<scalar_t>>(l, use_avx2() ? Fn(cpu::avx2::symmetric_forward) : Fn(cpu::baseline::symmetric_forward), a);
+    run_rows<cpu::SymmetricArgs<scalar_t>>(
+        l, use_avx2() ? Fn(cpu::avx2::symmetric_forward) : Fn(cpu::baseline::symmetric_forward), a);
   });
   return y;
 }
@@ -207,7 +213,8 @@ std::tuple<at::Tensor, at::Tensor> symmetric_backward_cpu(const at::Tensor& grad
     a.out = dx.data_ptr<scalar_t>();
     a.partial = partial.data();
     using Fn = void (*)(const cpu::SymmetricArgs<scalar_t>&, int64_t, int64_t);
-    run_rows<cpu::SymmetricArgs<scalar_t>>(l, use_avx2() ? Fn(cpu::avx2::symmetric_backward) : Fn(cpu::baseline::symmetric_backward), a);
+    run_rows<cpu::SymmetricArgs<scalar_t>>(
+        l, use_avx2() ? Fn(cpu::avx2::symmetric_backward) : Fn(cpu::baseline::symmetric_backward), a);
   });
   return {dx, sum_rows(partial, l, scale)};
 }
@@ -257,15 +264,16 @@ cpu::AsymmetricArgs<T> asym_args(const AsymParams<T>& p, const Layout& l) {
 
 Layout asym_layout(const at::Tensor& x, const at::Tensor& input_low, const at::Tensor& input_range,
                    int64_t levels, int64_t axis) {
-  TORCH_CHECK(input_low.numel() == input_range.numel(), "nncf fake quantize: input_low has ", input_low.numel(),
-              " elements but input_range has ", input_range.numel());
-  TORCH_CHECK(levels >= 2 && levels <= (1 << 16), "nncf fake quantize: expected 2 <= levels <= 2^16, got ", levels);
+  TORCH_CHECK(input_low.numel() == input_range.numel(), "nncf fake quantize: input_low has ",
+              input_low.numel(), " elements but input_range has ", input_range.numel());
+  TORCH_CHECK(levels >= 2 && levels <= (1 << 16), "nncf fake quantize: expected 2 <= levels <= 2^16, got ",
+              levels);
   TORCH_CHECK(at::all(input_range > 0).item<bool>(), "nncf fake quantize: expected input_range > 0");
   return make_layout(x, input_range, axis, "input_range");
 }
 
-at::Tensor asymmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& input_low, const at::Tensor& input_range,
-                                  int64_t levels, int64_t axis) {
+at::Tensor asymmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& input_low,
+                                  const at::Tensor& input_range, int64_t levels, int64_t axis) {
   check_tensors(x_in, {&input_low, &input_range});
   const at::Tensor x = x_in.contiguous();  // unit stride for the loops, as above
   const Layout l = asym_layout(x, input_low, input_range, levels, axis);
@@ -276,15 +284,17 @@ at::Tensor asymmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& inpu
     a.x = x.data_ptr<scalar_t>();
     a.out = y.data_ptr<scalar_t>();
     using Fn = void (*)(const cpu::AsymmetricArgs<scalar_t>&, int64_t, int64_t);
-    run_rows<cpu::AsymmetricArgs<scalar_t>>(l, use_avx2() ? Fn(cpu::avx2::asymmetric_forward) : Fn(cpu::baseline::asymmetric_forward), a);
+    run_rows<cpu::AsymmetricArgs<scalar_t>>(
+        l, use_avx2() ? Fn(cpu::avx2::asymmetric_forward) : Fn(cpu::baseline::asymmetric_forward), a);
   });
   return y;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> asymmetric_backward_cpu(const at::Tensor& grad_in, const at::Tensor& x_in,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> asymmetric_backward_cpu(const at::Tensor& grad_in,
+                                                                       const at::Tensor& x_in,
                                                                        const at::Tensor& input_low,
-                                                                       const at::Tensor& input_range, int64_t levels,
-                                                                       int64_t axis) {
+                                                                       const at::Tensor& input_range,
+                                                                       int64_t levels, int64_t axis) {
   check_tensors(x_in, {&input_low, &input_range, &grad_in});
   TORCH_CHECK(grad_in.sizes() == x_in.sizes(), "nncf fake quantize: grad has shape ", grad_in.sizes(),
               ", expected ", x_in.sizes());
@@ -302,7 +312,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> asymmetric_backward_cpu(const at:
     a.partial_low = partial_low.data();
     a.partial_range = partial_range.data();
     using Fn = void (*)(const cpu::AsymmetricArgs<scalar_t>&, int64_t, int64_t);
-    run_rows<cpu::AsymmetricArgs<scalar_t>>(l, use_avx2() ? Fn(cpu::avx2::asymmetric_backward) : Fn(cpu::baseline::asymmetric_backward), a);
+    run_rows<cpu::AsymmetricArgs<scalar_t>>(
+        l, use_avx2() ? Fn(cpu::avx2::asymmetric_backward) : Fn(cpu::baseline::asymmetric_backward), a);
   });
   // TuneRange is identity backward: the tuned parameters' gradients are the raw ones'.
   return {dx, sum_rows(partial_low, l, input_low), sum_rows(partial_range, l, input_range)};
@@ -313,14 +324,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> asymmetric_backward_cpu(const at:
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)> sym_op() {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("nncf::fake_quantize_symmetric", "")
-                             .typed<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>();
+c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>
+sym_op() {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("nncf::fake_quantize_symmetric", "")
+          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>();
   return op;
 }
 
-c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, int64_t)>
+c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t,
+                                    int64_t)>
 asym_op() {
   static const auto op =
       c10::Dispatcher::singleton()
@@ -330,8 +344,8 @@ asym_op() {
 }
 
 struct SymmetricFunction : torch::autograd::Function<SymmetricFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& scale, int64_t level_low,
-                            int64_t level_high, int64_t axis) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& scale,
+                            int64_t level_low, int64_t level_high, int64_t axis) {
     ctx->save_for_backward({x, scale});
     ctx->saved_data["level_low"] = level_low;
     ctx->saved_data["level_high"] = level_high;
@@ -344,8 +358,8 @@ struct SymmetricFunction : torch::autograd::Function<SymmetricFunction> {
     static const auto op =
         c10::Dispatcher::singleton()
             .findSchemaOrThrow("nncf::fake_quantize_symmetric_backward", "")
-            .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t,
-                                                      int64_t, int64_t)>();
+            .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                                      int64_t, int64_t, int64_t)>();
     const variable_list saved = ctx->get_saved_variables();
     auto [dx, dscale] = op.call(grads[0], saved[0], saved[1], ctx->saved_data["level_low"].toInt(),
                                 ctx->saved_data["level_high"].toInt(), ctx->saved_data["axis"].toInt());
@@ -367,22 +381,22 @@ struct AsymmetricFunction : torch::autograd::Function<AsymmetricFunction> {
     static const auto op = c10::Dispatcher::singleton()
                                .findSchemaOrThrow("nncf::fake_quantize_asymmetric_backward", "")
                                .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
-                                   const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t,
-                                   int64_t)>();
+                                   const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                   int64_t, int64_t)>();
     const variable_list saved = ctx->get_saved_variables();
-    auto [dx, dlow, drange] = op.call(grads[0], saved[0], saved[1], saved[2], ctx->saved_data["levels"].toInt(),
-                                      ctx->saved_data["axis"].toInt());
+    auto [dx, dlow, drange] = op.call(grads[0], saved[0], saved[1], saved[2],
+                                      ctx->saved_data["levels"].toInt(), ctx->saved_data["axis"].toInt());
     return {dx, dlow, drange, at::Tensor(), at::Tensor()};
   }
 };
 
-at::Tensor symmetric_autograd(const at::Tensor& x, const at::Tensor& scale, int64_t level_low, int64_t level_high,
-                              int64_t axis) {
+at::Tensor symmetric_autograd(const at::Tensor& x, const at::Tensor& scale, int64_t level_low,
+                              int64_t level_high, int64_t axis) {
   return SymmetricFunction::apply(x, scale, level_low, level_high, axis);
 }
 
-at::Tensor asymmetric_autograd(const at::Tensor& x, const at::Tensor& input_low, const at::Tensor& input_range,
-                               int64_t levels, int64_t axis) {
+at::Tensor asymmetric_autograd(const at::Tensor& x, const at::Tensor& input_low,
+                               const at::Tensor& input_range, int64_t levels, int64_t axis) {
   return AsymmetricFunction::apply(x, input_low, input_range, levels, axis);
 }
 
@@ -407,6 +421,12 @@ at::Tensor broadcastable(const at::Tensor& param, const at::Tensor& x, int64_t a
 
 }  // namespace
 
+namespace detail {
+bool force_baseline_isa(bool on) {
+  return force_baseline.exchange(on);
+}
+}  // namespace detail
+
 LevelRange level_range(int64_t bits, bool is_signed, bool narrow_range) {
   TORCH_CHECK(bits >= 1 && bits <= 16, "nncf: expected 1 <= bits <= 16, got ", bits);
   LevelRange r;
@@ -426,8 +446,8 @@ at::Tensor fake_quantize_symmetric(const at::Tensor& x, const at::Tensor& scale,
   return sym_op().call(x, scale, level_low, level_high, axis);
 }
 
-at::Tensor fake_quantize_asymmetric(const at::Tensor& x, const at::Tensor& input_low, const at::Tensor& input_range,
-                                    int64_t levels, int64_t axis) {
+at::Tensor fake_quantize_asymmetric(const at::Tensor& x, const at::Tensor& input_low,
+                                    const at::Tensor& input_range, int64_t levels, int64_t axis) {
   return asym_op().call(x, input_low, input_range, levels, axis);
 }
 
@@ -454,12 +474,13 @@ at::Tensor fake_quantize_symmetric(const at::Tensor& x, const at::Tensor& scale,
                                    int64_t level_high, int64_t axis) {
   const at::Tensor s = broadcastable(scale, x, axis);
   const at::Tensor hi = at::full_like(s, static_cast<double>(level_high));
-  const at::Tensor v = at::clamp(x * (hi / s), static_cast<double>(level_low), static_cast<double>(level_high));
+  const at::Tensor v =
+      at::clamp(x * (hi / s), static_cast<double>(level_low), static_cast<double>(level_high));
   return straight_through(at::round(v), v) * (s / hi);
 }
 
-at::Tensor fake_quantize_asymmetric(const at::Tensor& x, const at::Tensor& input_low, const at::Tensor& input_range,
-                                    int64_t levels, int64_t axis) {
+at::Tensor fake_quantize_asymmetric(const at::Tensor& x, const at::Tensor& input_low,
+                                    const at::Tensor& input_range, int64_t levels, int64_t axis) {
   auto [tuned_low, tuned_range] = tune_range(input_low, input_range, levels);
   // The value, with the kernel's roundings (Note [Asymmetric gradient] in the header).
   at::Tensor out;
@@ -490,9 +511,12 @@ TORCH_LIBRARY(nncf, m) {
   m.def(
       "fake_quantize_symmetric_backward(Tensor grad, Tensor x, Tensor scale, int level_low, int level_high, "
       "int axis) -> (Tensor, Tensor)");
-  m.def("fake_quantize_asymmetric(Tensor x, Tensor input_low, Tensor input_range, int levels, int axis) -> Tensor");
   m.def(
-      "fake_quantize_asymmetric_backward(Tensor grad, Tensor x, Tensor input_low, Tensor input_range, int levels, "
+      "fake_quantize_asymmetric(Tensor x, Tensor input_low, Tensor input_range, int levels, int axis) -> "
+      "Tensor");
+  m.def(
+      "fake_quantize_asymmetric_backward(Tensor grad, Tensor x, Tensor input_low, Tensor input_range, int "
+      "levels, "
       "int axis) -> (Tensor, Tensor, Tensor)");
 }
 

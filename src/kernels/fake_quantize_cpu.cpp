@@ -74,7 +74,8 @@ T sym_bwd_block(const T* __restrict x, const T* __restrict g, T* __restrict dx, 
   T acc[K] = {};
   int64_t i = 0;
   for (; i + K <= n; i += K) {
-    for (int j = 0; j < K; ++j) acc[j] += sym_bwd_elem(x[i + j], g[i + j], dx + i + j, inv, step, rscale, lo, hi, alpha);
+    for (int j = 0; j < K; ++j)
+      acc[j] += sym_bwd_elem(x[i + j], g[i + j], dx + i + j, inv, step, rscale, lo, hi, alpha);
   }
   T sum = 0;
   for (; i < n; ++i) sum += sym_bwd_elem(x[i], g[i], dx + i, inv, step, rscale, lo, hi, alpha);
@@ -177,13 +178,29 @@ void asym_backward(const AsymmetricArgs<T>& a, int64_t row_begin, int64_t row_en
 
 }  // namespace
 
-void symmetric_forward(const SymmetricArgs<float>& a, int64_t rb, int64_t re) { sym_forward(a, rb, re); }
-void symmetric_forward(const SymmetricArgs<double>& a, int64_t rb, int64_t re) { sym_forward(a, rb, re); }
-void symmetric_backward(const SymmetricArgs<float>& a, int64_t rb, int64_t re) { sym_backward(a, rb, re); }
-void symmetric_backward(const SymmetricArgs<double>& a, int64_t rb, int64_t re) { sym_backward(a, rb, re); }
-void asymmetric_forward(const AsymmetricArgs<float>& a, int64_t rb, int64_t re) { asym_forward(a, rb, re); }
-void asymmetric_forward(const AsymmetricArgs<double>& a, int64_t rb, int64_t re) { asym_forward(a, rb, re); }
-void asymmetric_backward(const AsymmetricArgs<float>& a, int64_t rb, int64_t re) { asym_backward(a, rb, re); }
-void asymmetric_backward(const AsymmetricArgs<double>& a, int64_t rb, int64_t re) { asym_backward(a, rb, re); }
+void symmetric_forward(const SymmetricArgs<float>& a, int64_t rb, int64_t re) {
+  sym_forward(a, rb, re);
+}
+void symmetric_forward(const SymmetricArgs<double>& a, int64_t rb, int64_t re) {
+  sym_forward(a, rb, re);
+}
+void symmetric_backward(const SymmetricArgs<float>& a, int64_t rb, int64_t re) {
+  sym_backward(a, rb, re);
+}
+void symmetric_backward(const SymmetricArgs<double>& a, int64_t rb, int64_t re) {
+  sym_backward(a, rb, re);
+}
+void asymmetric_forward(const AsymmetricArgs<float>& a, int64_t rb, int64_t re) {
+  asym_forward(a, rb, re);
+}
+void asymmetric_forward(const AsymmetricArgs<double>& a, int64_t rb, int64_t re) {
+  asym_forward(a, rb, re);
+}
+void asymmetric_backward(const AsymmetricArgs<float>& a, int64_t rb, int64_t re) {
+  asym_backward(a, rb, re);
+}
+void asymmetric_backward(const AsymmetricArgs<double>& a, int64_t rb, int64_t re) {
+  asym_backward(a, rb, re);
+}
 
 }  // namespace nncf::kernels::cpu::NNCF_FQ_ISA

@@ -19,13 +19,13 @@ namespace nncf::kernels::cpu {
 template <typename T>
 struct SymmetricArgs {
   const T* x = nullptr;
-  const T* grad = nullptr;  ///< backward only
-  T* out = nullptr;         ///< forward: the output; backward: dx
+  const T* grad = nullptr;    ///< backward only
+  T* out = nullptr;           ///< forward: the output; backward: dx
   double* partial = nullptr;  ///< backward: one dscale sum per row
   int64_t numel = 0, row_len = 1, channels = 1;
-  const T* inv = nullptr;     ///< per channel: level_high / scale
-  const T* step = nullptr;    ///< per channel: scale / level_high
-  const T* rscale = nullptr;  ///< per channel: 1 / scale
+  const T* inv = nullptr;                      ///< per channel: level_high / scale
+  const T* step = nullptr;                     ///< per channel: scale / level_high
+  const T* rscale = nullptr;                   ///< per channel: 1 / scale
   T level_low = 0, level_high = 0, alpha = 0;  ///< alpha = level_low / level_high
 };
 
@@ -46,15 +46,15 @@ struct AsymmetricArgs {
 };
 
 // One set of loops per instruction set; each processes rows [row_begin, row_end).
-#define NNCF_FQ_DECLARE_LOOPS(ns)                                                          \
-  namespace ns {                                                                           \
-  void symmetric_forward(const SymmetricArgs<float>& a, int64_t row_begin, int64_t row_end);   \
-  void symmetric_forward(const SymmetricArgs<double>& a, int64_t row_begin, int64_t row_end);  \
-  void symmetric_backward(const SymmetricArgs<float>& a, int64_t row_begin, int64_t row_end);  \
-  void symmetric_backward(const SymmetricArgs<double>& a, int64_t row_begin, int64_t row_end); \
-  void asymmetric_forward(const AsymmetricArgs<float>& a, int64_t row_begin, int64_t row_end); \
-  void asymmetric_forward(const AsymmetricArgs<double>& a, int64_t row_begin, int64_t row_end); \
-  void asymmetric_backward(const AsymmetricArgs<float>& a, int64_t row_begin, int64_t row_end); \
+#define NNCF_FQ_DECLARE_LOOPS(ns)                                                                \
+  namespace ns {                                                                                 \
+  void symmetric_forward(const SymmetricArgs<float>& a, int64_t row_begin, int64_t row_end);     \
+  void symmetric_forward(const SymmetricArgs<double>& a, int64_t row_begin, int64_t row_end);    \
+  void symmetric_backward(const SymmetricArgs<float>& a, int64_t row_begin, int64_t row_end);    \
+  void symmetric_backward(const SymmetricArgs<double>& a, int64_t row_begin, int64_t row_end);   \
+  void asymmetric_forward(const AsymmetricArgs<float>& a, int64_t row_begin, int64_t row_end);   \
+  void asymmetric_forward(const AsymmetricArgs<double>& a, int64_t row_begin, int64_t row_end);  \
+  void asymmetric_backward(const AsymmetricArgs<float>& a, int64_t row_begin, int64_t row_end);  \
   void asymmetric_backward(const AsymmetricArgs<double>& a, int64_t row_begin, int64_t row_end); \
   }
 

@@ -38,7 +38,8 @@ torch::Tensor make_input(const Shape& s, torch::ScalarType dtype) {
   if (!s.transposed) return torch::randn(s.sizes, dtype) * 1.3;
   std::vector<int64_t> swapped = s.sizes;
   std::swap(swapped.front(), swapped.back());
-  torch::Tensor x = (torch::randn(swapped, dtype) * 1.3).transpose(0, static_cast<int64_t>(swapped.size()) - 1);
+  torch::Tensor x =
+      (torch::randn(swapped, dtype) * 1.3).transpose(0, static_cast<int64_t>(swapped.size()) - 1);
   EXPECT_FALSE(x.is_contiguous());
   return x;
 }
@@ -53,15 +54,18 @@ torch::Tensor make_param(const torch::Tensor& x, c10::optional<int64_t> axis, do
   return torch::rand(shape, x.scalar_type()) * (hi - lo) + lo;
 }
 
-std::string describe(const Shape& s, c10::optional<int64_t> axis, torch::ScalarType dtype, const std::string& q) {
-  std::string out = "shape " + c10::str(c10::IntArrayRef(s.sizes)) + (s.transposed ? " transposed" : "") + " axis " +
-                    (axis ? std::to_string(*axis) : std::string("per-tensor")) + " " + c10::toString(dtype) + " " + q;
+std::string describe(const Shape& s, c10::optional<int64_t> axis, torch::ScalarType dtype,
+                     const std::string& q) {
+  std::string out = "shape " + c10::str(c10::IntArrayRef(s.sizes)) + (s.transposed ? " transposed" : "") +
+                    " axis " + (axis ? std::to_string(*axis) : std::string("per-tensor")) + " " +
+                    c10::toString(dtype) + " " + q;
   return out;
 }
 
 // Gradient sums are compared with a tolerance: summation order differs, and each term carries
 // rounding error of the order of eps.
-void expect_sum_close(const torch::Tensor& got, const torch::Tensor& want, int64_t terms, const std::string& what) {
+void expect_sum_close(const torch::Tensor& got, const torch::Tensor& want, int64_t terms,
+                      const std::string& what) {
   const double eps = got.scalar_type() == torch::kFloat ? 1e-6 : 1e-13;
   const double atol = eps * static_cast<double>(terms) * 4 + eps * 10;
   ASSERT_EQ(got.sizes(), want.sizes()) << what;
@@ -86,71 +90,120 @@ TEST(FakeQuantizeKernel, LevelRanges) {
   EXPECT_EQ(level_range(2, true).high, 1);
 }
 
+// Runs the body once with the AVX2 loops (where the CPU has them) and once with the baseline ones.
+class BothIsas {
+ public:
+  explicit BothIsas(bool baseline) : previous_(detail::force_baseline_isa(baseline)) {}
+  ~BothIsas() { detail::force_baseline_isa(previous_); }
+
+ private:
+  bool previous_;
+};
+
 TEST(FakeQuantizeKernel, SymmetricMatchesReference) {
   torch::manual_seed(0);
   int cases = 0;
-  for (torch::ScalarType dtype : {torch::kFloat, torch::kDouble}) {
-    for (const Shape& s : shapes()) {
-      for (c10::optional<int64_t> axis : axes(s)) {
-        for (int64_t bits : {2, 4, 8}) {
-          for (int kind = 0; kind < 3; ++kind) {  // signed, unsigned, signed narrow
-            const LevelRange lr = level_range(bits, kind != 1, kind == 2);
-            const std::string what = describe(s, axis, dtype, "bits " + std::to_string(bits) + " kind " + std::to_string(kind));
-            torch::Tensor x = make_input(s, dtype);
-            torch::Tensor scale = make_param(x, axis, 0.5, 2.0);
-            const int64_t ax = axis.value_or(0);
-            torch::Tensor g = torch::randn(x.sizes(), dtype);
+  for (bool baseline : {false, true}) {
+    BothIsas isa(baseline);
+    for (torch::ScalarType dtype : {torch::kFloat, torch::kDouble}) {
+      for (const Shape& s : shapes()) {
+        for (c10::optional<int64_t> axis : axes(s)) {
+          for (int64_t bits : {2, 4, 8}) {
+            for (int kind = 0; kind < 3; ++kind) {  // signed, unsigned, signed narrow
+              const LevelRange lr = level_range(bits, kind != 1, kind == 2);
+              const std::string what = describe(s, axis, dtype,
+                                                "bits " + std::to_string(bits) + " kind " +
+                                                    std::to_string(kind) + (baseline ? " baseline" : ""));
+              torch::Tensor x = make_input(s, dtype);
+              torch::Tensor scale = make_param(x, axis, 0.5, 2.0);
+              const int64_t ax = axis.value_or(0);
+              torch::Tensor g = torch::randn(x.sizes(), dtype);
 
-            torch::Tensor xf = x.detach().requires_grad_(true), sf = scale.clone().requires_grad_(true);
-            torch::Tensor y = fake_quantize_symmetric(xf, sf, lr.low, lr.high, ax);
-            y.backward(g);
-            torch::Tensor xr = x.detach().requires_grad_(true), sr = scale.clone().requires_grad_(true);
-            torch::Tensor yr = reference::fake_quantize_symmetric(xr, sr, lr.low, lr.high, ax);
-            yr.backward(g);
+              torch::Tensor xf = x.detach().requires_grad_(true), sf = scale.clone().requires_grad_(true);
+              torch::Tensor y = fake_quantize_symmetric(xf, sf, lr.low, lr.high, ax);
+              y.backward(g);
+              torch::Tensor xr = x.detach().requires_grad_(true), sr = scale.clone().requires_grad_(true);
+              torch::Tensor yr = reference::fake_quantize_symmetric(xr, sr, lr.low, lr.high, ax);
+              yr.backward(g);
 
-            ASSERT_TRUE(torch::equal(y, yr)) << what << "\n" << (y - yr).abs().max();
-            expect_dx_equal(xf.grad(), xr.grad(), what);
-            expect_sum_close(sf.grad(), sr.grad(), x.numel() / scale.numel(), what);
-            ++cases;
+              ASSERT_TRUE(torch::equal(y, yr)) << what << "\n" << (y - yr).abs().max();
+              expect_dx_equal(xf.grad(), xr.grad(), what);
+              expect_sum_close(sf.grad(), sr.grad(), x.numel() / scale.numel(), what);
+              ++cases;
+            }
           }
         }
       }
     }
   }
-  EXPECT_GT(cases, 300);
+  EXPECT_GT(cases, 600);
 }
 
 TEST(FakeQuantizeKernel, AsymmetricMatchesReference) {
   torch::manual_seed(1);
-  for (torch::ScalarType dtype : {torch::kFloat, torch::kDouble}) {
-    for (const Shape& s : shapes()) {
-      for (c10::optional<int64_t> axis : axes(s)) {
-        for (int64_t bits : {2, 4, 8}) {
-          const int64_t levels = int64_t{1} << bits;
-          const std::string what = describe(s, axis, dtype, "levels " + std::to_string(levels));
-          torch::Tensor x = make_input(s, dtype);
-          // Lows on both sides of zero (positive ones are tuned down to 0), ranges of various sizes.
-          torch::Tensor low = make_param(x, axis, -2.0, 0.5);
-          torch::Tensor range = make_param(x, axis, 0.3, 3.0);
-          const int64_t ax = axis.value_or(0);
-          torch::Tensor g = torch::randn(x.sizes(), dtype);
+  for (bool baseline : {false, true}) {
+    BothIsas isa(baseline);
+    for (torch::ScalarType dtype : {torch::kFloat, torch::kDouble}) {
+      for (const Shape& s : shapes()) {
+        for (c10::optional<int64_t> axis : axes(s)) {
+          for (int64_t bits : {2, 4, 8}) {
+            const int64_t levels = int64_t{1} << bits;
+            const std::string what =
+                describe(s, axis, dtype, "levels " + std::to_string(levels) + (baseline ? " baseline" : ""));
+            torch::Tensor x = make_input(s, dtype);
+            // Lows on both sides of zero (positive ones are tuned down to 0), ranges of various sizes.
+            torch::Tensor low = make_param(x, axis, -2.0, 0.5);
+            torch::Tensor range = make_param(x, axis, 0.3, 3.0);
+            const int64_t ax = axis.value_or(0);
+            torch::Tensor g = torch::randn(x.sizes(), dtype);
 
-          torch::Tensor xf = x.detach().requires_grad_(true);
-          torch::Tensor lf = low.clone().requires_grad_(true), rf = range.clone().requires_grad_(true);
-          torch::Tensor y = fake_quantize_asymmetric(xf, lf, rf, levels, ax);
-          y.backward(g);
-          torch::Tensor xr = x.detach().requires_grad_(true);
-          torch::Tensor lr = low.clone().requires_grad_(true), rr = range.clone().requires_grad_(true);
-          torch::Tensor yr = reference::fake_quantize_asymmetric(xr, lr, rr, levels, ax);
-          yr.backward(g);
+            torch::Tensor xf = x.detach().requires_grad_(true);
+            torch::Tensor lf = low.clone().requires_grad_(true), rf = range.clone().requires_grad_(true);
+            torch::Tensor y = fake_quantize_asymmetric(xf, lf, rf, levels, ax);
+            y.backward(g);
+            torch::Tensor xr = x.detach().requires_grad_(true);
+            torch::Tensor lr = low.clone().requires_grad_(true), rr = range.clone().requires_grad_(true);
+            torch::Tensor yr = reference::fake_quantize_asymmetric(xr, lr, rr, levels, ax);
+            yr.backward(g);
 
-          ASSERT_TRUE(torch::equal(y, yr)) << what << "\n" << (y - yr).abs().max();
-          expect_dx_equal(xf.grad(), xr.grad(), what);
-          expect_sum_close(lf.grad(), lr.grad(), x.numel() / low.numel(), what + " dinput_low");
-          expect_sum_close(rf.grad(), rr.grad(), x.numel() / low.numel(), what + " dinput_range");
+            ASSERT_TRUE(torch::equal(y, yr)) << what << "\n" << (y - yr).abs().max();
+            expect_dx_equal(xf.grad(), xr.grad(), what);
+            expect_sum_close(lf.grad(), lr.grad(), x.numel() / low.numel(), what + " dinput_low");
+            expect_sum_close(rf.grad(), rr.grad(), x.numel() / low.numel(), what + " dinput_range");
+          }
         }
       }
     }
+  }
+}
+
+// Inputs longer than one row and one parallel task (Note [Rows] in src/kernels/fake_quantize_cpu.h),
+// with a short last row: the same results on one thread and two, and the reference's.
+TEST(FakeQuantizeKernel, LargeInputsSpanManyRowsAndThreads) {
+  torch::manual_seed(6);
+  const int threads = at::get_num_threads();
+  torch::Tensor x = torch::randn({3, 7, 10007});
+  torch::Tensor g = torch::randn(x.sizes());
+  for (c10::optional<int64_t> axis : {c10::optional<int64_t>(), c10::optional<int64_t>(1)}) {
+    torch::Tensor scale = make_param(x, axis, 0.5, 2.0);
+    std::vector<torch::Tensor> results;
+    for (int t : {1, 2}) {
+      at::set_num_threads(t);
+      torch::Tensor xf = x.clone().requires_grad_(true), sf = scale.clone().requires_grad_(true);
+      fake_quantize_symmetric(xf, sf, -128, 127, axis.value_or(0)).backward(g);
+      torch::Tensor lf = (-scale).clone().requires_grad_(true), rf = (scale * 1.7).requires_grad_(true);
+      torch::Tensor ya = fake_quantize_asymmetric(x, lf, rf, 16, axis.value_or(0));
+      ya.backward(g);
+      results.insert(results.end(), {xf.grad(), sf.grad(), ya, lf.grad(), rf.grad()});
+    }
+    at::set_num_threads(threads);
+    for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(torch::equal(results[i], results[i + 5])) << i;
+    torch::Tensor sr = scale.clone().requires_grad_(true);
+    reference::fake_quantize_symmetric(x, sr, -128, 127, axis.value_or(0)).backward(g);
+    expect_sum_close(results[1], sr.grad(), x.numel() / scale.numel(), "large symmetric dscale");
+    torch::Tensor lr = (-scale).clone().requires_grad_(true), rr = (scale * 1.7).requires_grad_(true);
+    EXPECT_TRUE(
+        torch::equal(results[2], reference::fake_quantize_asymmetric(x, lr, rr, 16, axis.value_or(0))));
   }
 }
 
@@ -194,7 +247,8 @@ TEST(FakeQuantizeKernel, TuneRangeWidensToAGridThroughZero) {
   }
   // Hand-checked: [-0.3, 0.7] with 256 levels: zp = round(0.3 * 255) = 76 -> high moves to
   // (76 - 255) / 76 * -0.3 = 0.70658 (wider than moving low to 76/(76-255)*0.7 = -0.29721).
-  auto [tl, tr] = tune_range(torch::tensor({-0.3}, torch::kDouble), torch::tensor({1.0}, torch::kDouble), 256);
+  auto [tl, tr] =
+      tune_range(torch::tensor({-0.3}, torch::kDouble), torch::tensor({1.0}, torch::kDouble), 256);
   EXPECT_NEAR(tl.item<double>(), -0.3, 1e-12);
   EXPECT_NEAR((tl + tr).item<double>(), 179.0 / 76.0 * 0.3, 1e-12);
 }
@@ -233,7 +287,9 @@ TEST(FakeQuantizeKernel, OutsideRangeGradientsMatchFiniteDifferences) {
   for (int kind = 0; kind < 2; ++kind) {
     const LevelRange lr = level_range(4, kind == 0);
     torch::Tensor scale = torch::tensor({1.0, 1.5, 2.0}, torch::kDouble).view({1, 3, 1});
-    auto f = [&](const torch::Tensor& s) { return (fake_quantize_symmetric(x, s, lr.low, lr.high, 1) * w).sum(); };
+    auto f = [&](const torch::Tensor& s) {
+      return (fake_quantize_symmetric(x, s, lr.low, lr.high, 1) * w).sum();
+    };
     torch::Tensor sg = scale.clone().requires_grad_(true);
     f(sg).backward();
     for (int64_t c = 0; c < 3; ++c) {
@@ -253,7 +309,8 @@ TEST(FakeQuantizeKernel, OutsideRangeGradientsMatchFiniteDifferences) {
   torch::Tensor lg = low.clone().requires_grad_(true), rg = range.clone().requires_grad_(true);
   f(lg, rg).backward();
   // Moving low and range together by the same factor keeps the grid through zero: directional FD.
-  const double fd = (f(low * (1 + h), range * (1 + h)) - f(low * (1 - h), range * (1 - h))).item<double>() / (2 * h);
+  const double fd =
+      (f(low * (1 + h), range * (1 + h)) - f(low * (1 - h), range * (1 - h))).item<double>() / (2 * h);
   const double analytic = (lg.grad() * low + rg.grad() * range).item<double>();
   EXPECT_NEAR(analytic, fd, 1e-6);
 }
@@ -301,8 +358,8 @@ TEST(FakeQuantizeKernel, TracerRecordsOneNode) {
 
 TEST(FakeQuantizeKernel, RejectsBadArguments) {
   torch::Tensor x = torch::randn({4, 3});
-  EXPECT_THROW(fake_quantize_symmetric(x, torch::ones({2}), -128, 127, 1), c10::Error);       // wrong channels
-  EXPECT_THROW(fake_quantize_symmetric(x, torch::zeros({1}), -128, 127, 1), c10::Error);      // scale 0
+  EXPECT_THROW(fake_quantize_symmetric(x, torch::ones({2}), -128, 127, 1), c10::Error);   // wrong channels
+  EXPECT_THROW(fake_quantize_symmetric(x, torch::zeros({1}), -128, 127, 1), c10::Error);  // scale 0
   EXPECT_THROW(fake_quantize_symmetric(x, torch::ones({1}, torch::kDouble), 0, 255, 0), c10::Error);  // dtype
   EXPECT_THROW(fake_quantize_symmetric(x.to(torch::kInt), torch::ones({1}), 0, 255, 0), c10::Error);
   EXPECT_THROW(fake_quantize_asymmetric(x, torch::zeros({1}), -torch::ones({1}), 256, 0), c10::Error);

@@ -92,6 +92,12 @@ at::Tensor fake_quantize_asymmetric(const at::Tensor& x, const at::Tensor& input
 std::tuple<at::Tensor, at::Tensor> tune_range(const at::Tensor& input_low, const at::Tensor& input_range,
                                               int64_t levels);
 
+namespace detail {
+/// Tests only: makes the ops run their baseline x86-64 loops even where the AVX2 ones could run
+/// (both builds must match the reference). Returns the previous setting.
+bool force_baseline_isa(bool on);
+}  // namespace detail
+
 namespace reference {
 
 /// The oracle: the same forward as the fused op, written with plain ATen ops and differentiable by
