@@ -121,6 +121,23 @@ void check_levels(int64_t level_low, int64_t level_high) {
               level_low, "..", level_high);
 }
 
+// Note [Short rows]
+// Per channel with few elements after the axis (an [N, C] activation on axis 1 makes rows of one
+// element) the per-row cost dominates and the partial sums take a double per element. Such inputs
+// are run with the channel axis moved to the front (one copy in, one out), where each channel is
+// one long row.
+constexpr int64_t kMinRowLen = 64;
+
+// The axis to move to the front under Note [Short rows], or nullopt.
+c10::optional<int64_t> short_rows_axis(const at::Tensor& x, const at::Tensor& param, int64_t axis) {
+  if (param.numel() == 1 || x.dim() == 0) return c10::nullopt;
+  const int64_t ax = at::maybe_wrap_dim(axis, x.dim());
+  int64_t inner = 1;
+  for (int64_t d = ax + 1; d < x.dim(); ++d) inner *= x.size(d);
+  if (ax == 0 || inner >= kMinRowLen || x.numel() == 0) return c10::nullopt;
+  return ax;
+}
+
 // Sums per-row partial gradients into one value per channel (in row order: deterministic).
 at::Tensor sum_rows(const std::vector<double>& partial, const Layout& l, const at::Tensor& like) {
   std::vector<double> sums(l.channels, 0.0);
@@ -177,6 +194,11 @@ at::Tensor symmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& scale
                                  int64_t level_high, int64_t axis) {
   check_tensors(x_in, {&scale});
   check_levels(level_low, level_high);
+  if (auto ax = short_rows_axis(x_in, scale, axis)) {
+    return symmetric_forward_cpu(x_in.movedim(*ax, 0), scale, level_low, level_high, 0)
+        .movedim(0, *ax)
+        .contiguous();
+  }
   // The loops want unit stride; a strided input costs one copy (the op writes a fresh output anyway).
   const at::Tensor x = x_in.contiguous();
   const Layout l = make_layout(x, scale, axis, "scale");
@@ -200,6 +222,11 @@ std::tuple<at::Tensor, at::Tensor> symmetric_backward_cpu(const at::Tensor& grad
   check_levels(level_low, level_high);
   TORCH_CHECK(grad_in.sizes() == x_in.sizes(), "nncf fake quantize: grad has shape ", grad_in.sizes(),
               ", expected ", x_in.sizes());
+  if (auto ax = short_rows_axis(x_in, scale, axis)) {
+    auto [dx, dscale] = symmetric_backward_cpu(grad_in.movedim(*ax, 0), x_in.movedim(*ax, 0), scale,
+                                               level_low, level_high, 0);
+    return {dx.movedim(0, *ax).contiguous(), dscale};
+  }
   const at::Tensor x = x_in.contiguous();
   const at::Tensor grad = grad_in.contiguous();
   const Layout l = make_layout(x, scale, axis, "scale");
@@ -275,6 +302,11 @@ Layout asym_layout(const at::Tensor& x, const at::Tensor& input_low, const at::T
 at::Tensor asymmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& input_low,
                                   const at::Tensor& input_range, int64_t levels, int64_t axis) {
   check_tensors(x_in, {&input_low, &input_range});
+  if (auto ax = short_rows_axis(x_in, input_range, axis)) {
+    return asymmetric_forward_cpu(x_in.movedim(*ax, 0), input_low, input_range, levels, 0)
+        .movedim(0, *ax)
+        .contiguous();
+  }
   const at::Tensor x = x_in.contiguous();  // unit stride for the loops, as above
   const Layout l = asym_layout(x, input_low, input_range, levels, axis);
   at::Tensor y = empty_output(x);
@@ -298,6 +330,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> asymmetric_backward_cpu(const at:
   check_tensors(x_in, {&input_low, &input_range, &grad_in});
   TORCH_CHECK(grad_in.sizes() == x_in.sizes(), "nncf fake quantize: grad has shape ", grad_in.sizes(),
               ", expected ", x_in.sizes());
+  if (auto ax = short_rows_axis(x_in, input_range, axis)) {
+    auto [dx, dlow, drange] = asymmetric_backward_cpu(grad_in.movedim(*ax, 0), x_in.movedim(*ax, 0),
+                                                      input_low, input_range, levels, 0);
+    return {dx.movedim(0, *ax).contiguous(), dlow, drange};
+  }
   const at::Tensor x = x_in.contiguous();
   const at::Tensor grad = grad_in.contiguous();
   const Layout l = asym_layout(x, input_low, input_range, levels, axis);
