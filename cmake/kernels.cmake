@@ -29,11 +29,15 @@ else()
   list(APPEND NNCF_KERNEL_OBJECTS $<TARGET_OBJECTS:nncf_kernels_avx2>)
 endif()
 
-nncf_layer(kernels SOURCES src/kernels/fake_quantize.cpp ${NNCF_KERNEL_OBJECTS})
+nncf_layer(kernels SOURCES src/kernels/fake_quantize.cpp src/kernels/fake_quantize_reference.cpp
+  ${NNCF_KERNEL_OBJECTS})
 if(NNCF_KERNELS_HAVE_AVX2)
   target_compile_definitions(nncf_kernels PRIVATE NNCF_KERNELS_HAVE_AVX2)
 endif()
 # at::parallel_for runs on one thread unless the TU that calls it is compiled with -fopenmp (its
-# `#pragma omp parallel` is in the ATen header) and libgomp is linked. PRIVATE: consumers call no
-# parallel_for, and -fopenmp on them would make GCC refuse the shared precompiled header (_OPENMP).
-target_link_libraries(nncf_kernels PRIVATE OpenMP::OpenMP_CXX)
+# `#pragma omp parallel` is in the ATen header) and libgomp is linked. Only fake_quantize.cpp calls
+# it: it alone gets -fopenmp, and skips the shared precompiled header, which GCC refuses under
+# -fopenmp (_OPENMP differs); the other TUs keep the header. Nothing reaches consumers.
+set_source_files_properties(src/kernels/fake_quantize.cpp PROPERTIES
+  COMPILE_OPTIONS "${OpenMP_CXX_FLAGS}" SKIP_PRECOMPILE_HEADERS ON)
+target_link_libraries(nncf_kernels PRIVATE ${OpenMP_CXX_LIBRARIES})

@@ -52,11 +52,12 @@
 // The asymmetric reference reproduces exactly these gradients with autograd.
 //
 // Note [Symmetric scale gradient differs from NNCF]
-// NNCF (all versions) returns its kernel's input_range gradient as the scale gradient, so inside the
-// range it uses (out - x) / input_range with input_range = scale * (1 - level_low / level_high):
-// for signed quantizers (level_low < 0) that is about half the true derivative (8-bit: /2.008).
-// We use the mathematically right (out - x) / scale; unsigned quantizers (level_low = 0) agree with
-// NNCF exactly, and so do the above/below parts and all asymmetric gradients.
+// NNCF (v2.x, code reading) returns its kernel's input_range gradient as the scale gradient, so
+// inside the range it uses (out - x) / input_range with input_range = scale * (1 - level_low /
+// level_high): for signed quantizers (level_low < 0) that is about half the true derivative
+// (8-bit: /2.008). We use the mathematically right (out - x) / scale; unsigned quantizers
+// (level_low = 0) agree with NNCF exactly, and so do the above/below parts and all asymmetric
+// gradients.
 
 #include <ATen/core/Tensor.h>
 
