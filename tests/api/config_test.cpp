@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nncf/algorithms/quantization/config.h"
+#include "support/errors.h"
 
 namespace nncf {
 namespace {
@@ -38,17 +39,7 @@ std::vector<fs::path> files_in(const std::string& sub) {
   return out;
 }
 
-// The message of the c10::Error `f` throws; fails the test when it does not throw.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected a c10::Error";
-  return "";
-}
+using testing::error_of;
 
 QuantizationConfig parse_quantization(const Config& config) {
   const AlgorithmConfig* section = config.find_algorithm("quantization");

@@ -3,6 +3,8 @@
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
+#include "support/errors.h"
+
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -10,16 +12,7 @@
 namespace nncf::ir {
 namespace {
 
-// Runs `f` and returns the c10::Error message it throws ("" if none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "";
-}
+using testing::error_of;
 
 void expect_round_trip(const std::string& text) {
   Graph g = parse_graph(text);

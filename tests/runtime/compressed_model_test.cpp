@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "nncf/ir/printer.h"
+#include "support/errors.h"
 
 namespace nncf::runtime {
 namespace {
@@ -398,15 +399,7 @@ graph(%x : Tensor, %training : bool [training], %idx : Tensor [buffer]):
   expect_same(out.toTupleRef().elements()[0].toTensor(), expected - 1, "eval: +0");
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 TEST(CompressedModel, ConstructionErrorsNameTheCulprits) {
   RefNet ref;
