@@ -43,6 +43,13 @@ void check_point(const ir::Graph& graph, const InsertionPoint& point) {
                 point.target, "'");
     return;
   }
+  if (point.kind == InsertionPoint::Kind::ModelInput) {
+    const ir::Value* v = graph.find_input(point.target);
+    TORCH_CHECK(v != nullptr && v->role() == ir::InputRole::Data, where,
+                " does not exist: no data input named '", point.target, "'");
+    TORCH_CHECK(v->is_tensor(), where, ": input '", point.target, "' is of type ", v->type(), ", not Tensor");
+    return;
+  }
   const ir::Node* node = graph.find_node(point.target);
   TORCH_CHECK(node != nullptr, where, " does not exist: no node with scope '", point.target, "'");
   if (point.kind == InsertionPoint::Kind::PreOp) {
@@ -61,6 +68,12 @@ void check_point(const ir::Graph& graph, const InsertionPoint& point) {
   }
 }
 
+std::string join_points(const std::vector<InsertionPoint>& points) {
+  std::vector<std::string> names;
+  for (const InsertionPoint& p : points) names.push_back(to_string(p));
+  return c10::Join(", ", names);
+}
+
 }  // namespace
 
 std::string to_string(const InsertionPoint& p) {
@@ -71,6 +84,8 @@ std::string to_string(const InsertionPoint& p) {
       return c10::str("post_op(", p.target, ", ", p.port, ")");
     case InsertionPoint::Kind::WeightPreOp:
       return c10::str("weight(", p.target, ")");
+    case InsertionPoint::Kind::ModelInput:
+      return c10::str("input(", p.target, ")");
   }
   TORCH_INTERNAL_ASSERT(false, "unhandled insertion point kind");
 }
@@ -130,7 +145,7 @@ void CompressedModelImpl::compile() {
 }
 
 c10::IValue CompressedModelImpl::forward(std::vector<c10::IValue> inputs) {
-  return program_->run(std::move(inputs), is_training(), tensors_);
+  return program_->run(std::move(inputs), is_training(), bn_adaptation_, tensors_);
 }
 
 torch::Tensor CompressedModelImpl::forward(const torch::Tensor& x) {
@@ -143,20 +158,41 @@ torch::Tensor CompressedModelImpl::forward(const torch::Tensor& x) {
 
 void CompressedModelImpl::insert(const InsertionPoint& point, torch::nn::AnyModule module,
                                  const std::string& name, int priority) {
+  insert(std::vector<InsertionPoint>{point}, std::move(module), name, priority);
+}
+
+void CompressedModelImpl::insert(const std::vector<InsertionPoint>& points, torch::nn::AnyModule module,
+                                 const std::string& name, int priority) {
   TORCH_CHECK(!module.is_empty(), "nncf::CompressedModel::insert: module '", name, "' is empty");
   TORCH_CHECK(!name.empty() && name.find('.') == std::string::npos,
               "nncf::CompressedModel::insert: a module name must be non-empty and without '.', got '", name,
               "'");
   for (const Hook& h : hooks_) {
     TORCH_CHECK(h.name != name, "nncf::CompressedModel::insert: a module named '", name,
-                "' is already inserted at ", to_string(h.point));
+                "' is already inserted at ", join_points(h.points));
   }
-  check_point(graph_, point);
+  TORCH_CHECK(!points.empty(), "nncf::CompressedModel::insert: module '", name, "' has no insertion point");
+  // Every bad point is reported at once: a builder inserting a shared quantizer fixes them together.
+  std::set<std::string> seen;
+  std::vector<std::string> errors;
+  for (const InsertionPoint& point : points) {
+    if (!seen.insert(to_string(point)).second) {
+      errors.push_back(c10::str("nncf::CompressedModel::insert: insertion point ", to_string(point),
+                                " is listed twice for module '", name, "'"));
+      continue;
+    }
+    try {
+      check_point(graph_, point);
+    } catch (const c10::Error& e) {
+      errors.push_back(e.msg());
+    }
+  }
+  TORCH_CHECK(errors.empty(), c10::Join("\n", errors));
   if (!hook_root_) hook_root_ = register_module(kHooks, std::make_shared<torch::nn::Module>("nncf::Hooks"));
   // An inserted module follows the model's train/eval mode from now on; start it in the same one.
   module.ptr()->train(is_training());
   hook_root_->register_module(name, module.ptr());
-  hooks_.push_back(Hook{point, name, std::move(module), priority});
+  hooks_.push_back(Hook{points, name, std::move(module), priority});
   try {
     compile();
   } catch (...) {

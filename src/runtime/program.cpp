@@ -63,7 +63,8 @@ const c10::FunctionSchema* Program::resolve(const ir::Node& node, Step& step) {
   }
   if (op == "prim::ModeSelect") {
     step.kind = Kind::ModeSelect;
-    TORCH_CHECK(node.inputs().size() == 3 && node.outputs().size() == 1, "nncf::CompressedModel: ", step.where,
+    TORCH_CHECK(node.inputs().size() == 3 && node.outputs().size() == 1,
+                "nncf::CompressedModel: ", step.where,
                 " must take (training, train value, eval value) and have one output");
     return nullptr;
   }
@@ -131,38 +132,47 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
     }
   }
 
-  // Hooks by point, each list in ascending priority, ties in insertion order.
-  std::vector<const Hook*> sorted;
-  for (const Hook& h : hooks) sorted.push_back(&h);
+  // Hooks by point, each list in ascending priority, ties in insertion order. A module inserted
+  // at several points gets one step per point; it is the same module, so its parameters see the
+  // sum of the gradients of every use.
+  struct HookAt {
+    const Hook* hook;
+    const InsertionPoint* point;
+  };
+  std::vector<HookAt> sorted;
+  for (const Hook& h : hooks) {
+    for (const InsertionPoint& p : h.points) sorted.push_back({&h, &p});
+  }
   std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Hook* a, const Hook* b) { return a->priority < b->priority; });
-  std::unordered_map<std::string, std::vector<const Hook*>> pre_hooks, post_hooks;
+                   [](const HookAt& a, const HookAt& b) { return a.hook->priority < b.hook->priority; });
+  std::unordered_map<std::string, std::vector<HookAt>> pre_hooks, post_hooks;
   // A hook on a node of one mode runs in that mode only.
-  auto hook_step = [&](const Hook& h, uint32_t from, uint32_t to, ir::RunsIn runs_in) {
+  auto hook_step = [&](const HookAt& ha, uint32_t from, uint32_t to, ir::RunsIn runs_in) {
     Step step;
     step.kind = Kind::Hook;
     step.runs_in = runs_in;
     step.in = {from};
     step.out = {to};
-    step.hook = h.module;
-    step.where = c10::str("inserted module '", h.name, "' at ", to_string(h.point));
+    step.hook = ha.hook->module;
+    step.where = c10::str("inserted module '", ha.hook->name, "' at ", to_string(*ha.point));
     steps_.push_back(std::move(step));
   };
-  // Weight hooks run first, in place on the parameter's slot: every use then sees the result,
-  // computed once per forward.
-  for (const Hook* h : sorted) {
-    switch (h->point.kind) {
-      case InsertionPoint::Kind::WeightPreOp: {
-        const ir::Value* v = graph.find_input(h->point.target);
-        TORCH_INTERNAL_ASSERT(v != nullptr, "weight hook target vanished: ", h->point.target);
-        hook_step(*h, slot_of.at(v), slot_of.at(v), ir::RunsIn::Always);
+  // Weight and model-input hooks run first, in place on the input's slot: every use then sees
+  // the result, computed once per forward.
+  for (const HookAt& ha : sorted) {
+    switch (ha.point->kind) {
+      case InsertionPoint::Kind::WeightPreOp:
+      case InsertionPoint::Kind::ModelInput: {
+        const ir::Value* v = graph.find_input(ha.point->target);
+        TORCH_INTERNAL_ASSERT(v != nullptr, "hook target vanished: ", to_string(*ha.point));
+        hook_step(ha, slot_of.at(v), slot_of.at(v), ir::RunsIn::Always);
         break;
       }
       case InsertionPoint::Kind::PreOp:
-        pre_hooks[h->point.target].push_back(h);
+        pre_hooks[ha.point->target].push_back(ha);
         break;
       case InsertionPoint::Kind::PostOp:
-        post_hooks[h->point.target].push_back(h);
+        post_hooks[ha.point->target].push_back(ha);
         break;
     }
   }
@@ -192,17 +202,28 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
                   " outputs, but its schema returns ", schema->returns().size(), ": ", *schema);
     }
     for (const ir::Value* v : node->outputs()) step.out.push_back(slot_of[v] = new_slot());
+    // BatchNorm adaptation: a batch_norm's `training` flag gets a slot of its own, so that run()
+    // can put it in training mode while every other node stays in eval mode.
+    if (node->metatype() == ir::Metatype::BatchNorm && schema != nullptr && training_slot_) {
+      const auto& args = schema->arguments();
+      for (size_t i = 0; i < node->inputs().size() && i < args.size(); ++i) {
+        if (args[i].name() == "training" && step.in[i] == *training_slot_) {
+          if (!bn_training_slot_) bn_training_slot_ = new_slot();
+          step.in[i] = *bn_training_slot_;
+        }
+      }
+    }
 
     // Pre-op hooks write a fresh slot that only this node reads; other consumers of the value
     // keep the original.
     if (auto it = pre_hooks.find(node->scope()); it != pre_hooks.end()) {
       std::unordered_map<size_t, uint32_t> replaced;  // port -> hooked slot
-      for (const Hook* h : it->second) {
-        size_t port = h->point.port;
+      for (const HookAt& ha : it->second) {
+        size_t port = ha.point->port;
         TORCH_INTERNAL_ASSERT(port < node->inputs().size(), "pre-op hook port out of range");
         auto [r, fresh] = replaced.try_emplace(port, 0);
         if (fresh) r->second = new_slot();
-        hook_step(*h, fresh ? step.in[port] : r->second, r->second, node->runs_in());
+        hook_step(ha, fresh ? step.in[port] : r->second, r->second, node->runs_in());
       }
       for (auto [port, s] : replaced) step.in[port] = s;
     }
@@ -222,10 +243,10 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
     steps_.push_back(std::move(step));
     // Post-op hooks replace the output in place, so every consumer and graph output sees them.
     if (auto it = post_hooks.find(node->scope()); it != post_hooks.end()) {
-      for (const Hook* h : it->second) {
-        TORCH_INTERNAL_ASSERT(h->point.port < node->outputs().size(), "post-op hook port out of range");
-        uint32_t s = slot_of.at(node->output(h->point.port));
-        hook_step(*h, s, s, node->runs_in());
+      for (const HookAt& ha : it->second) {
+        TORCH_INTERNAL_ASSERT(ha.point->port < node->outputs().size(), "post-op hook port out of range");
+        uint32_t s = slot_of.at(node->output(ha.point->port));
+        hook_step(ha, s, s, node->runs_in());
       }
     }
   }
@@ -402,7 +423,7 @@ void check_shape(size_t i, const ir::Value& v, const at::Tensor& t) {
 }
 }  // namespace
 
-c10::IValue Program::run(std::vector<c10::IValue> data, bool training,
+c10::IValue Program::run(std::vector<c10::IValue> data, bool training, bool bn_adaptation,
                          const std::vector<at::Tensor>& tensors) {
   TORCH_CHECK(data.size() == data_slots_.size(), "nncf::CompressedModel: forward expects ",
               data_slots_.size(), " inputs, got ", data.size());
@@ -414,6 +435,7 @@ c10::IValue Program::run(std::vector<c10::IValue> data, bool training,
   }
   for (size_t i = 0; i < data.size(); ++i) slots_[data_slots_[i]] = std::move(data[i]);
   if (training_slot_) slots_[*training_slot_] = c10::IValue(training);
+  if (bn_training_slot_) slots_[*bn_training_slot_] = c10::IValue(training || bn_adaptation);
   TORCH_INTERNAL_ASSERT(tensors.size() == tensor_slots_.size());
   for (size_t i = 0; i < tensors.size(); ++i) slots_[tensor_slots_[i]] = tensors[i];
 

@@ -31,8 +31,11 @@ class Program {
   Program(const ir::Graph& graph, const std::vector<Hook>& hooks);
 
   /// Runs one forward. `data` are the Data inputs in graph order; `tensors` the Parameter/Buffer
-  /// inputs in graph input order. Returns the graph output (a tuple when there are several).
-  c10::IValue run(std::vector<c10::IValue> data, bool training, const std::vector<at::Tensor>& tensors);
+  /// inputs in graph input order. `bn_adaptation` runs the batch_norms fed by the `training` input
+  /// in training mode whatever `training` is. Returns the graph output (a tuple when there are
+  /// several).
+  c10::IValue run(std::vector<c10::IValue> data, bool training, bool bn_adaptation,
+                  const std::vector<at::Tensor>& tensors);
 
   size_t num_steps() const { return steps_.size(); }
 
@@ -62,7 +65,7 @@ class Program {
     torch::jit::Operation jit_op = nullptr;
     torch::nn::AnyModule hook;
     ir::RunsIn runs_in = ir::RunsIn::Always;  // skipped in the other mode
-    std::string where;  // "aten::conv2d (scope conv1)" -- for error messages
+    std::string where;                        // "aten::conv2d (scope conv1)" -- for error messages
   };
 
   uint32_t new_slot();
@@ -84,6 +87,7 @@ class Program {
   std::vector<const ir::Value*> data_values_;  // for messages
   std::vector<uint32_t> tensor_slots_;         // Parameter/Buffer inputs, in graph input order
   std::optional<uint32_t> training_slot_;
+  std::optional<uint32_t> bn_training_slot_;  // the `training` argument of batch_norms
   std::vector<uint32_t> output_slots_;
   torch::jit::Stack stack_;
 };

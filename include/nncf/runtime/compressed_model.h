@@ -8,9 +8,10 @@
 // use, and feeds `is_training()` into the graph's `training` input. Autograd, dtypes and devices
 // come from LibTorch; nothing is re-implemented.
 //
-// Compression modules are inserted at three kinds of points (see InsertionPoint); each inserted
-// module is registered as a submodule under `nncf_hooks.<name>` so its parameters train with the
-// model and appear in state dicts.
+// Compression modules are inserted at four kinds of points (see InsertionPoint); each inserted
+// module is registered once as a submodule under `nncf_hooks.<name>` so its parameters train with
+// the model and appear in state dicts, and may run at several points (a quantizer with a scale
+// shared by the inputs of a concat).
 
 #include <c10/core/TensorOptions.h>
 #include <torch/nn/module.h>
@@ -32,9 +33,10 @@ struct InsertionPoint {
     PreOp,        ///< on argument `port` of node `target` (only that use sees the result)
     PostOp,       ///< on output `port` of node `target` (every use sees the result)
     WeightPreOp,  ///< on parameter/buffer input `target`, once per forward, before every use
+    ModelInput,   ///< on Data input `target` (a Tensor), once per forward, before every use
   };
   Kind kind = Kind::PostOp;
-  std::string target;  ///< node scope (PreOp/PostOp) or parameter name (WeightPreOp)
+  std::string target;  ///< node scope (PreOp/PostOp), parameter name (WeightPreOp) or input name
   size_t port = 0;
 
   static InsertionPoint pre_op(std::string scope, size_t port) {
@@ -44,13 +46,15 @@ struct InsertionPoint {
     return {Kind::PostOp, std::move(scope), port};
   }
   static InsertionPoint weight(std::string param) { return {Kind::WeightPreOp, std::move(param), 0}; }
+  static InsertionPoint model_input(std::string name) { return {Kind::ModelInput, std::move(name), 0}; }
 };
+/// `pre_op(conv1, 0)`, `post_op(conv1, 0)`, `weight(conv1.weight)`, `input(x)`.
 std::string to_string(const InsertionPoint& p);
 
-/// A module inserted into the graph: `module.forward(Tensor) -> Tensor`.
+/// A module inserted into the graph: `module.forward(Tensor) -> Tensor`, run at each of `points`.
 struct Hook {
-  InsertionPoint point;
-  std::string name;  ///< unique; the submodule name under `nncf_hooks`
+  std::vector<InsertionPoint> points;  ///< distinct, non-empty
+  std::string name;                    ///< unique; the submodule name under `nncf_hooks`
   torch::nn::AnyModule module;
   int priority = 0;  ///< hooks on one point run in ascending priority (stable)
 };
@@ -64,7 +68,8 @@ class CompressedModelImpl : public torch::nn::Module {
   /// operator cannot be found in the dispatcher or the JIT operator registry.
   CompressedModelImpl(ir::Graph graph, const std::map<std::string, torch::Tensor>& tensors);
 
-  /// Runs the graph on the Data inputs, in order; the graph's `training` input is `is_training()`.
+  /// Runs the graph on the Data inputs, in order; the graph's `training` input is `is_training()`
+  /// (see set_batchnorm_adaptation for the exception).
   /// Returns the single graph output (a tuple when the graph has several). Throws c10::Error if
   /// the inputs do not match the Data inputs; an error raised inside a node names the node.
   c10::IValue forward(std::vector<c10::IValue> inputs);
@@ -75,9 +80,24 @@ class CompressedModelImpl : public torch::nn::Module {
   /// the name is taken. The step list is recompiled.
   void insert(const InsertionPoint& point, torch::nn::AnyModule module, const std::string& name,
               int priority = 0);
+  /// Inserts one `module` that runs at each of `points` (e.g. one quantizer on every input of a
+  /// concat). It is registered once, so `parameters()` lists its parameters once and their
+  /// gradient sums the uses. Throws c10::Error for an empty list, a point listed twice, or points
+  /// that do not exist (naming each).
+  void insert(const std::vector<InsertionPoint>& points, torch::nn::AnyModule module, const std::string& name,
+              int priority = 0);
   /// Removes an inserted module by name.
   void remove(const std::string& name);
   const std::vector<Hook>& hooks() const { return hooks_; }
+
+  /// BatchNorm adaptation (NNCF's `batchnorm_adaptation` initializer): while on and the model is
+  /// in eval mode, every `aten::batch_norm` whose `training` argument is the graph's `training`
+  /// input runs as in training -- it normalizes with batch statistics and updates running_mean and
+  /// running_var -- while everything else runs in eval mode (dropout off, eval-only nodes run,
+  /// train-only nodes such as the `num_batches_tracked` update are skipped). No effect in train
+  /// mode. Off by default.
+  void set_batchnorm_adaptation(bool on) { bn_adaptation_ = on; }
+  bool batchnorm_adaptation() const { return bn_adaptation_; }
 
   const ir::Graph& graph() const { return graph_; }
   /// A parameter or buffer by its dotted name (undefined tensor if absent).
@@ -99,6 +119,7 @@ class CompressedModelImpl : public torch::nn::Module {
   std::vector<std::string> tensor_names_;  // graph Parameter/Buffer inputs, in graph input order
   std::vector<torch::Tensor> tensors_;     // the registered tensors (shared), same order
   std::shared_ptr<Program> program_;
+  bool bn_adaptation_ = false;
 };
 
 TORCH_MODULE(CompressedModel);
