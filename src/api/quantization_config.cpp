@@ -35,13 +35,6 @@ E read_enum(const ConfigNode& node, const Names<E>& table) {
   TORCH_INTERNAL_ASSERT(false);
 }
 
-template <typename E>
-const char* name_of(E e, const Names<E>& table) {
-  for (const auto& [value, name] : table)
-    if (value == e) return name;
-  TORCH_INTERNAL_ASSERT(false, "unknown enum value ", static_cast<int>(e));
-}
-
 // Keys that NNCF 1.x accepted and 2.x rejects: say what replaced them instead of a generic hint.
 void reject_legacy_keys(const ConfigNode& node) {
   static const std::vector<std::pair<std::string, std::string>> kLegacy = {
@@ -180,19 +173,6 @@ StagedQuantizationParams parse_staged(const ConfigNode& node) {
 }
 
 }  // namespace
-
-const char* to_string(Preset preset) { return name_of(preset, kPresets); }
-const char* to_string(OverflowFix fix) { return name_of(fix, kOverflowFixes); }
-const char* to_string(QuantizerGroup group) { return name_of(group, kGroups); }
-
-QuantizationMode QuantizationConfig::weights_mode() const {
-  return weights.mode.value_or(QuantizationMode::Symmetric);
-}
-
-QuantizationMode QuantizationConfig::activations_mode() const {
-  if (activations.mode) return *activations.mode;
-  return preset == Preset::Mixed ? QuantizationMode::Asymmetric : QuantizationMode::Symmetric;
-}
 
 QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   const ConfigNode& node = algorithm.section;

@@ -116,7 +116,7 @@ TEST(Config, ResNet50Int8DefaultsAndSampleKeys) {
   EXPECT_EQ(q.weights_mode(), QuantizationMode::Symmetric);
   EXPECT_EQ(q.activations_mode(), QuantizationMode::Symmetric);
   EXPECT_EQ(q.weights.bits, 8);
-  EXPECT_FALSE(q.weights.per_channel);
+  EXPECT_FALSE(q.weights.per_channel.has_value());
   EXPECT_FALSE(q.activations.is_signed.has_value());
   EXPECT_TRUE(q.quantize_inputs);
   EXPECT_FALSE(q.quantize_outputs);
@@ -183,7 +183,7 @@ TEST(Config, StagedPerLayerOverridesAndRegexScopes) {
 
   EXPECT_EQ(q.weights_mode(), QuantizationMode::Asymmetric);
   EXPECT_EQ(q.weights.bits, 4);
-  EXPECT_TRUE(q.weights.per_channel);
+  EXPECT_EQ(q.weights.per_channel, std::optional<bool>(true));
   EXPECT_TRUE(q.weights.logarithm_scale);
   ASSERT_EQ(q.activations.unified_scale_ops.size(), 1u);
   EXPECT_EQ(q.activations.unified_scale_ops[0].size(), 2u);

@@ -60,8 +60,9 @@ struct QuantizerGroupConfig {
   int64_t bits = 8;
   /// `signed`; unset = decided from the range-init statistics.
   std::optional<bool> is_signed;
-  /// `per_channel` (axis 0 for weights, 1 for activations); default false.
-  bool per_channel = false;
+  /// `per_channel` (axis 0 for weights, 1 for activations); unset = the target's preference
+  /// (per-channel weights and per-tensor activations on CPU, GPU and VPU; per-tensor with TRIAL).
+  std::optional<bool> per_channel;
   /// `logarithm_scale`: train log(scale) instead of scale; default false.
   bool logarithm_scale = false;
   /// Group-level scopes, exact or `{re}`; default empty.

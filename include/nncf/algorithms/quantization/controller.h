@@ -1,0 +1,91 @@
+#pragma once
+
+// Quantization-aware training: the builder that places FakeQuantize modules into a CompressedModel
+// and the controller that initializes, schedules and reports them.
+//
+//   auto ctrl = nncf::quantization::build_quantization(model, config, "CPU", example_inputs);
+//   ctrl->initialize(*train_loader);        // range init, then BatchNorm adaptation
+//   ... train `model` with any torch::optim optimizer ...
+
+#include <torch/nn/modules/container/any.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nncf/algorithms/controller.h"
+#include "nncf/algorithms/quantization/config.h"
+#include "nncf/algorithms/quantization/fake_quantize.h"
+#include "nncf/algorithms/quantization/placement.h"
+#include "nncf/runtime/compressed_model.h"
+
+namespace nncf::quantization {
+
+/// Hook priority of quantizers (NNCF's TransformationPriority.QUANTIZATION): after pruning (2) and
+/// sparsity (3) on the same point, so those see floating-point weights.
+constexpr int kQuantizationPriority = 11;
+
+/// One inserted quantizer.
+struct Quantizer {
+  QuantizerSpec spec;
+  /// The module's name under `nncf_hooks`.
+  std::string name;
+  FakeQuantize module{nullptr};
+};
+
+class QuantizationController : public CompressionController {
+ public:
+  /// Places quantizers on `model`'s graph per `config` for `target_device` (`ANY`, `CPU`, `GPU`,
+  /// `VPU`, `NPU`, `CPU_SPR`, `TRIAL`) and inserts them. `example_inputs` (one batch of the model's
+  /// inputs) are needed only when an activation quantizer is per-channel, to learn its channel
+  /// count.
+  QuantizationController(runtime::CompressedModel model, QuantizationConfig config, std::string target_device,
+                         const std::vector<c10::IValue>& example_inputs = {});
+  ~QuantizationController() override;
+
+  std::string name() const override { return "quantization"; }
+  /// Range initialization (`initializer.range`) then BatchNorm adaptation
+  /// (`initializer.batchnorm_adaptation`). The data is kept for the staged scheduler, which
+  /// re-initializes ranges when it enables a group of quantizers; it must outlive the controller
+  /// when `params` (staged quantization) is configured.
+  void initialize(const InitData& data) override;
+  using CompressionController::initialize;
+  /// Range initialization alone: statistics of the floating-point model (all quantizers off) in
+  /// eval mode, without gradients; quantizers keep their state where no entry applies.
+  void init_range(const InitData& data);
+  /// `samples` forward passes' worth of batches with BatchNorm in training mode and everything
+  /// else in eval mode, without gradients (NNCF's BN adaptation).
+  void run_batchnorm_adaptation(const InitData& data, int64_t samples);
+
+  at::Tensor loss() const override;
+  CompressionScheduler& scheduler() override;
+  Statistics statistics() const override;
+  CompressionStage compression_stage() const override;
+
+  void enable_weight_quantization() { set_enabled(QuantizerGroup::Weights, true); }
+  void disable_weight_quantization() { set_enabled(QuantizerGroup::Weights, false); }
+  void enable_activation_quantization() { set_enabled(QuantizerGroup::Activations, true); }
+  void disable_activation_quantization() { set_enabled(QuantizerGroup::Activations, false); }
+  void set_enabled(QuantizerGroup group, bool enabled);
+
+  const QuantizerSetup& setup() const { return setup_; }
+  const std::vector<Quantizer>& quantizers() const { return quantizers_; }
+  const QuantizationConfig& config() const { return config_; }
+  runtime::CompressedModel& model() { return model_; }
+  /// The data given to initialize(), if any (the staged scheduler re-runs range init on it).
+  const InitData& init_data() const { return init_data_; }
+
+ private:
+  class Scheduler;
+
+  runtime::CompressedModel model_;
+  QuantizationConfig config_;
+  std::string target_device_;
+  QuantizerSetup setup_;
+  std::vector<Quantizer> quantizers_;
+  InitData init_data_;
+  std::unique_ptr<CompressionScheduler> scheduler_;
+};
+
+}  // namespace nncf::quantization

@@ -1,0 +1,82 @@
+#include "nncf/algorithms/controller.h"
+
+#include <ATen/ops/stack.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
+namespace nncf {
+
+const char* to_string(CompressionStage stage) {
+  switch (stage) {
+    case CompressionStage::Uncompressed:
+      return "uncompressed";
+    case CompressionStage::PartiallyCompressed:
+      return "partially compressed";
+    case CompressionStage::FullyCompressed:
+      return "fully compressed";
+  }
+  return "?";
+}
+
+void CompressionScheduler::step(std::optional<int64_t> next_step) {
+  current_step_ = next_step ? *next_step : current_step_ + 1;
+}
+
+void CompressionScheduler::epoch_step(std::optional<int64_t> next_epoch) {
+  current_epoch_ = next_epoch ? *next_epoch : current_epoch_ + 1;
+}
+
+std::string Statistics::to_string() const {
+  std::ostringstream out;
+  for (const StatisticsTable& t : tables) {
+    std::vector<size_t> width(t.header.size(), 0);
+    auto measure = [&](const std::vector<std::string>& row) {
+      for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+        width[i] = std::max(width[i], row[i].size());
+    };
+    measure(t.header);
+    for (const auto& row : t.rows) measure(row);
+    auto rule = [&] {
+      out << '+';
+      for (size_t w : width) out << std::string(w + 2, '-') << '+';
+      out << '\n';
+    };
+    auto line = [&](const std::vector<std::string>& row) {
+      out << '|';
+      for (size_t i = 0; i < width.size(); ++i) {
+        out << ' ' << std::left << std::setw(static_cast<int>(width[i])) << (i < row.size() ? row[i] : "")
+            << " |";
+      }
+      out << '\n';
+    };
+    out << t.title << '\n';
+    rule();
+    line(t.header);
+    rule();
+    for (const auto& row : t.rows) line(row);
+    rule();
+  }
+  for (const auto& [name, value] : values) out << name << " = " << value << '\n';
+  return out.str();
+}
+
+void Statistics::merge(const Statistics& other) {
+  tables.insert(tables.end(), other.tables.begin(), other.tables.end());
+  for (const auto& [name, value] : other.values) values[name] = value;
+}
+
+void InitData::for_each(const Visitor& visit) const {
+  TORCH_CHECK(producer_, "nncf: initialization needs data (a data loader or an InitData callback), got none");
+  producer_(visit);
+}
+
+namespace detail {
+at::Tensor stack_tensors(const std::vector<at::Tensor>& tensors) {
+  return at::stack(tensors);
+}
+}  // namespace detail
+
+}  // namespace nncf

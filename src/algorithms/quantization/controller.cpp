@@ -1,0 +1,397 @@
+#include "nncf/algorithms/quantization/controller.h"
+
+#include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <ATen/ops/zeros.h>
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "nncf/algorithms/quantization/hw_config.h"
+#include "nncf/algorithms/scopes.h"
+#include "nncf/ir/metatype.h"
+
+namespace nncf::quantization {
+namespace {
+
+// Observes the tensors at a quantizer's points during range initialization.
+class RangeObserverImpl : public torch::nn::Module {
+ public:
+  explicit RangeObserverImpl(RangeCollector collector) : collector(std::move(collector)) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (active) collector.update(x.detach());
+    return x;
+  }
+  RangeCollector collector;
+  bool active = true;
+};
+TORCH_MODULE(RangeObserver);
+
+// Records the shape of the tensor at a point.
+class ShapeProbeImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x) {
+    sizes = x.sizes().vec();
+    return x;
+  }
+  std::vector<int64_t> sizes;
+};
+TORCH_MODULE(ShapeProbe);
+
+// A module name under `nncf_hooks`: the quantizer id without dots.
+std::string hook_name(const std::string& id, std::set<std::string>& taken) {
+  std::string name = id;
+  std::replace(name.begin(), name.end(), '.', '_');
+  std::string unique = name;
+  for (int k = 2; taken.count(unique); ++k) unique = c10::str(name, "#", k);
+  taken.insert(unique);
+  return unique;
+}
+
+int64_t batch_size(const std::vector<c10::IValue>& inputs) {
+  for (const c10::IValue& v : inputs) {
+    if (v.isTensor() && v.toTensor().dim() > 0) return v.toTensor().size(0);
+  }
+  return 1;
+}
+
+// Restores the model's mode when a pass over data ends, however it ends.
+struct ModeGuard {
+  runtime::CompressedModel& model;
+  bool training;
+  explicit ModeGuard(runtime::CompressedModel& m) : model(m), training(m->is_training()) {}
+  ~ModeGuard() {
+    model->set_batchnorm_adaptation(false);
+    model->train(training);
+  }
+};
+
+std::string format_range(const Quantizer& q) {
+  const FakeQuantizeImpl& m = *q.module;
+  torch::NoGradGuard no_grad;
+  torch::Tensor low, high;
+  if (m.options.mode() == QuantizationMode::Symmetric) {
+    const auto l = m.levels();
+    high = m.scale.abs();
+    low = high * static_cast<double>(l.low) / static_cast<double>(l.high);
+  } else {
+    low = m.input_low;
+    high = m.input_low + m.input_range.abs();
+  }
+  std::ostringstream s;
+  s << std::setprecision(4) << "[" << low.min().item<double>() << ", " << high.max().item<double>() << "]";
+  return s.str();
+}
+
+}  // namespace
+
+// Staged quantization (`params`): groups start disabled and are enabled -- with a fresh range
+// init when data was given -- at the beginning of their start epoch.
+class QuantizationController::Scheduler : public CompressionScheduler {
+ public:
+  explicit Scheduler(QuantizationController& ctrl) : ctrl_(ctrl) {
+    const auto& staged = *ctrl_.config_.staged;
+    if (staged.activations_quant_start_epoch > 0) ctrl_.disable_activation_quantization();
+    if (staged.weights_quant_start_epoch > 0) ctrl_.disable_weight_quantization();
+  }
+
+  void epoch_step(std::optional<int64_t> next_epoch) override {
+    CompressionScheduler::epoch_step(next_epoch);
+    const auto& staged = *ctrl_.config_.staged;
+    const bool acts = current_epoch_ >= staged.activations_quant_start_epoch;
+    const bool weights = current_epoch_ >= staged.weights_quant_start_epoch;
+    const bool changed = acts != activations_on_ || weights != weights_on_;
+    ctrl_.set_enabled(QuantizerGroup::Activations, acts);
+    ctrl_.set_enabled(QuantizerGroup::Weights, weights);
+    activations_on_ = acts;
+    weights_on_ = weights;
+    if (changed && (acts || weights) && !ctrl_.init_data_.empty()) ctrl_.init_range(ctrl_.init_data_);
+  }
+
+ private:
+  QuantizationController& ctrl_;
+  bool activations_on_ = false;
+  bool weights_on_ = false;
+};
+
+QuantizationController::QuantizationController(runtime::CompressedModel model, QuantizationConfig config,
+                                               std::string target_device,
+                                               const std::vector<c10::IValue>& example_inputs)
+    : model_(std::move(model)), config_(std::move(config)), target_device_(std::move(target_device)) {
+  PlacementInputs inputs;
+  if (target_device_ != "TRIAL") inputs.hw = &HardwareConfig::for_device(target_device_);
+  inputs.overflow_fix_target = target_device_ == "ANY" || target_device_ == "CPU";
+  for (const ir::Value* v : model_->graph().inputs()) {
+    if (v->role() == ir::InputRole::Parameter || v->role() == ir::InputRole::Buffer) {
+      inputs.tensor_shapes[v->name()] = model_->tensor(v->name()).sizes().vec();
+    }
+  }
+  setup_ = place_quantizers(model_->graph(), config_, inputs);
+
+  // Per-channel activation quantizers need their channel count: one probing forward.
+  std::vector<ShapeProbe> probes(setup_.quantizers.size(), ShapeProbe(nullptr));
+  std::vector<std::string> probe_names;
+  for (size_t i = 0; i < setup_.quantizers.size(); ++i) {
+    const QuantizerSpec& q = setup_.quantizers[i];
+    if (q.group != QuantizerGroup::Activations || !q.config.per_channel) continue;
+    TORCH_CHECK(!example_inputs.empty(), "nncf: ", config_.path, ": per-channel activation quantizer ", q.id,
+                " needs example inputs to learn its channel count");
+    probes[i] = ShapeProbe();
+    probe_names.push_back(c10::str("nncf_shape_probe_", i));
+    model_->insert(q.points, torch::nn::AnyModule(probes[i]), probe_names.back());
+  }
+  if (!probe_names.empty()) {
+    torch::NoGradGuard no_grad;
+    ModeGuard mode(model_);
+    model_->eval();
+    try {
+      model_->forward(example_inputs);
+    } catch (...) {
+      for (const auto& n : probe_names) model_->remove(n);
+      throw;
+    }
+    for (const auto& n : probe_names) model_->remove(n);
+    for (size_t i = 0; i < probes.size(); ++i) {
+      if (probes[i].is_empty()) continue;
+      QuantizerSpec& q = setup_.quantizers[i];
+      TORCH_CHECK(probes[i]->sizes.size() > 1, "nncf: per-channel activation quantizer ", q.id,
+                  " sees a tensor without a channel axis");
+      q.channels = probes[i]->sizes[1];
+    }
+  }
+
+  std::set<std::string> taken;
+  for (const QuantizerSpec& spec : setup_.quantizers) {
+    FakeQuantizeOptions options;
+    options.bits(spec.half_range ? spec.config.bits - 1 : spec.config.bits)
+        .mode(spec.config.mode)
+        .is_signed(spec.config.is_signed.value_or(spec.group == QuantizerGroup::Weights))
+        .channels(spec.config.per_channel ? spec.channels : 0)
+        .axis(spec.axis)
+        .narrow_range(spec.config.narrow_range);
+    Quantizer q{spec, hook_name(spec.id, taken), FakeQuantize(options)};
+    model_->insert(spec.points, torch::nn::AnyModule(q.module), q.name, kQuantizationPriority);
+    quantizers_.push_back(std::move(q));
+  }
+
+  if (config_.staged) {
+    scheduler_ = std::make_unique<Scheduler>(*this);
+  } else {
+    scheduler_ = std::make_unique<CompressionScheduler>();
+  }
+}
+
+QuantizationController::~QuantizationController() = default;
+
+void QuantizationController::set_enabled(QuantizerGroup group, bool enabled) {
+  for (Quantizer& q : quantizers_) {
+    if (q.spec.group == group) q.module->set_enabled(enabled);
+  }
+}
+
+void QuantizationController::initialize(const InitData& data) {
+  init_data_ = data;
+  init_range(data);
+  if (config_.num_bn_adaptation_samples > 0)
+    run_batchnorm_adaptation(data, config_.num_bn_adaptation_samples);
+}
+
+void QuantizationController::init_range(const InitData& data) {
+  // Which entry of `initializer.range` initializes each quantizer.
+  std::vector<std::optional<RangeInitConfig>> entry(quantizers_.size());
+  for (size_t i = 0; i < quantizers_.size(); ++i) {
+    const QuantizerSpec& spec = quantizers_[i].spec;
+    const auto& overrides =
+        spec.group == QuantizerGroup::Weights ? config_.weight_overrides : config_.activation_overrides;
+    for (const ScopeOverride& o : overrides) {
+      const ScopeMatcher m({o.scope});
+      if (!o.range_init.empty() && std::any_of(spec.consumer_scopes.begin(), spec.consumer_scopes.end(),
+                                               [&](const auto& s) { return m.matches(s); })) {
+        entry[i] = o.range_init.front();
+      }
+    }
+    if (entry[i]) continue;
+    if (!config_.range_init_per_layer) {
+      entry[i] = config_.range_init.front();
+      continue;
+    }
+    std::vector<size_t> matched;
+    for (size_t k = 0; k < config_.range_init.size(); ++k) {
+      const RangeInitConfig& r = config_.range_init[k];
+      if (r.target_quantizer_group && *r.target_quantizer_group != spec.group) continue;
+      const ScopeFilter filter(r.ignored_scopes, r.target_scopes);
+      if (std::any_of(spec.consumer_scopes.begin(), spec.consumer_scopes.end(),
+                      [&](const auto& s) { return filter.considers(s); })) {
+        matched.push_back(k);
+      }
+    }
+    TORCH_CHECK(matched.size() <= 1, "nncf: ", config_.path, ".initializer.range: quantizer ", spec.id,
+                " matches entries ", c10::Join(", ", matched), "; a quantizer may match only one entry");
+    if (!matched.empty()) entry[i] = config_.range_init[matched[0]];
+  }
+
+  std::vector<RangeCollector> collectors;
+  std::vector<std::optional<size_t>> collector_of(quantizers_.size());
+  std::vector<RangeObserver> observers;
+  std::vector<int64_t> wanted;  // samples per observer
+  std::vector<std::string> observer_names;
+  int64_t max_samples = 0;
+  for (size_t i = 0; i < quantizers_.size(); ++i) {
+    if (!entry[i] || entry[i]->num_init_samples <= 0) continue;
+    const QuantizerSpec& spec = quantizers_[i].spec;
+    RangeCollectorOptions options;
+    options.symmetric = spec.config.mode == QuantizationMode::Symmetric;
+    if (spec.config.per_channel) options.channel_axis = spec.axis;
+    options.min_percentile = entry[i]->min_percentile;
+    options.max_percentile = entry[i]->max_percentile;
+    RangeCollector collector(entry[i]->type, options);
+    if (spec.group == QuantizerGroup::Weights) {
+      torch::NoGradGuard no_grad;
+      collector.update(model_->tensor(spec.weight).detach());
+      collectors.push_back(std::move(collector));
+      collector_of[i] = collectors.size() - 1;
+      continue;
+    }
+    collector_of[i] = observers.size();  // index into observers, resolved below
+    observers.push_back(RangeObserver(std::move(collector)));
+    wanted.push_back(entry[i]->num_init_samples);
+    max_samples = std::max(max_samples, entry[i]->num_init_samples);
+  }
+
+  std::vector<bool> was_enabled;
+  for (Quantizer& q : quantizers_) was_enabled.push_back(q.module->is_enabled());
+  if (!observers.empty()) {
+    // Statistics of the floating-point model: quantizers off, observers at their points.
+    size_t k = 0;
+    for (size_t i = 0; i < quantizers_.size(); ++i) {
+      if (!collector_of[i] || quantizers_[i].spec.group != QuantizerGroup::Activations) continue;
+      observer_names.push_back(c10::str("nncf_range_observer_", k));
+      model_->insert(quantizers_[i].spec.points, torch::nn::AnyModule(observers[k]), observer_names.back(),
+                     kQuantizationPriority - 1);
+      ++k;
+    }
+    for (Quantizer& q : quantizers_) q.module->set_enabled(false);
+    try {
+      torch::NoGradGuard no_grad;
+      ModeGuard mode(model_);
+      model_->eval();
+      int64_t seen = 0;
+      data.for_each([&](std::vector<c10::IValue> inputs) {
+        for (size_t o = 0; o < observers.size(); ++o) observers[o]->active = seen < wanted[o];
+        const int64_t n = batch_size(inputs);
+        model_->forward(std::move(inputs));
+        seen += n;
+        return seen < max_samples;
+      });
+      TORCH_CHECK(seen > 0, "nncf: ", config_.path,
+                  ".initializer.range: the initialization data yielded no batch");
+    } catch (...) {
+      for (const auto& n : observer_names) model_->remove(n);
+      for (size_t i = 0; i < quantizers_.size(); ++i) quantizers_[i].module->set_enabled(was_enabled[i]);
+      throw;
+    }
+    for (const auto& n : observer_names) model_->remove(n);
+    for (size_t i = 0; i < quantizers_.size(); ++i) quantizers_[i].module->set_enabled(was_enabled[i]);
+  }
+
+  for (size_t i = 0; i < quantizers_.size(); ++i) {
+    if (!collector_of[i]) continue;
+    Quantizer& q = quantizers_[i];
+    const RangeCollector& c = q.spec.group == QuantizerGroup::Weights
+                                  ? collectors[*collector_of[i]]
+                                  : observers[*collector_of[i]]->collector;
+    if (c.batches() == 0) continue;
+    auto [min, max] = c.range();
+    FakeQuantizeImpl& m = *q.module;
+    if (q.spec.config.mode == QuantizationMode::Symmetric) {
+      const bool negative = (min < 0).any().item<bool>();
+      m.set_signed(q.spec.config.is_signed.value_or(negative));
+      const torch::Tensor scale = symmetric_scale(min, max);
+      m.set_range(scale, scale);
+    } else {
+      auto [low, range] = asymmetric_range(min, max);
+      m.set_range(low, low + range);
+    }
+  }
+}
+
+void QuantizationController::run_batchnorm_adaptation(const InitData& data, int64_t samples) {
+  bool has_bn = false;
+  for (const ir::Node* n : model_->graph().nodes()) has_bn |= n->metatype() == ir::Metatype::BatchNorm;
+  if (!has_bn || samples <= 0) return;
+  torch::NoGradGuard no_grad;
+  ModeGuard mode(model_);
+  model_->eval();
+  model_->set_batchnorm_adaptation(true);
+  int64_t seen = 0;
+  data.for_each([&](std::vector<c10::IValue> inputs) {
+    const int64_t n = batch_size(inputs);
+    model_->forward(std::move(inputs));
+    seen += n;
+    return seen < samples;
+  });
+}
+
+at::Tensor QuantizationController::loss() const {
+  return at::zeros({});
+}
+
+CompressionScheduler& QuantizationController::scheduler() {
+  return *scheduler_;
+}
+
+CompressionStage QuantizationController::compression_stage() const {
+  size_t on = 0;
+  for (const Quantizer& q : quantizers_) on += q.module->is_enabled();
+  if (on == 0) return CompressionStage::Uncompressed;
+  return on == quantizers_.size() ? CompressionStage::FullyCompressed : CompressionStage::PartiallyCompressed;
+}
+
+Statistics QuantizationController::statistics() const {
+  Statistics stats;
+  StatisticsTable summary{
+      "Quantization: quantizers by group",
+      {"group", "count", "enabled", "bits", "symmetric", "asymmetric", "signed", "per-tensor", "per-channel"},
+      {}};
+  for (QuantizerGroup group : {QuantizerGroup::Weights, QuantizerGroup::Activations}) {
+    std::map<int64_t, int> bits;
+    int count = 0, enabled = 0, sym = 0, is_signed = 0, per_channel = 0;
+    for (const Quantizer& q : quantizers_) {
+      if (q.spec.group != group) continue;
+      ++count;
+      enabled += q.module->is_enabled();
+      ++bits[q.module->bits()];
+      sym += q.spec.config.mode == QuantizationMode::Symmetric;
+      is_signed += q.module->is_signed();
+      per_channel += q.spec.config.per_channel;
+    }
+    std::vector<std::string> by_bits;
+    for (const auto& [b, n] : bits) by_bits.push_back(c10::str(b, "-bit: ", n));
+    const std::string g = to_string(group);
+    summary.rows.push_back({g, std::to_string(count), std::to_string(enabled), c10::Join(", ", by_bits),
+                            std::to_string(sym), std::to_string(count - sym), std::to_string(is_signed),
+                            std::to_string(count - per_channel), std::to_string(per_channel)});
+    stats.values["quantization." + g + ".count"] = count;
+    stats.values["quantization." + g + ".enabled_ratio"] = count ? static_cast<double>(enabled) / count : 0.0;
+  }
+  StatisticsTable layers{"Quantization: quantizers",
+                         {"quantizer", "bits", "mode", "granularity", "signed", "enabled", "range"},
+                         {}};
+  for (const Quantizer& q : quantizers_) {
+    const std::string bits = q.spec.half_range ? c10::str(q.module->bits(), " (of 8, overflow fix)")
+                                               : std::to_string(q.module->bits());
+    layers.rows.push_back(
+        {q.spec.id, bits, to_string(q.spec.config.mode),
+         q.spec.config.per_channel ? c10::str("per-channel(", q.spec.channels, ")") : "per-tensor",
+         q.module->is_signed() ? "yes" : "no", q.module->is_enabled() ? "yes" : "no", format_range(q)});
+  }
+  stats.tables = {summary, layers};
+  return stats;
+}
+
+}  // namespace nncf::quantization

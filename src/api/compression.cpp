@@ -1,0 +1,85 @@
+#include "nncf/api/compression.h"
+
+#include <ATen/ops/ones.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/zeros.h>
+#include <c10/util/Exception.h>
+
+#include "nncf/algorithms/quantization/config.h"
+#include "nncf/algorithms/quantization/controller.h"
+
+namespace nncf {
+namespace {
+
+// No `compression` section: the model runs as captured.
+class NoCompressionController : public CompressionController {
+ public:
+  std::string name() const override { return "none"; }
+  void initialize(const InitData&) override {}
+  at::Tensor loss() const override { return at::zeros({}); }
+  CompressionScheduler& scheduler() override { return scheduler_; }
+  Statistics statistics() const override { return {}; }
+  CompressionStage compression_stage() const override { return CompressionStage::Uncompressed; }
+
+ private:
+  CompressionScheduler scheduler_;
+};
+
+}  // namespace
+
+std::vector<at::Tensor> example_inputs(const Config& config) {
+  TORCH_CHECK(!config.input_info().empty(), "nncf: ", config.source().empty() ? "config" : config.source(),
+              ": input_info is needed to make example inputs (or pass example inputs explicitly)");
+  std::vector<at::Tensor> inputs;
+  for (const InputInfo& info : config.input_info()) {
+    TORCH_CHECK(info.keyword.empty(), "nncf: input_info: keyword inputs ('", info.keyword,
+                "') are not supported yet: C++ forwards take positional arguments");
+    const auto options = at::TensorOptions().dtype(info.type);
+    switch (info.filler) {
+      case InputFiller::Zeros:
+        inputs.push_back(at::zeros(info.sample_size, options));
+        break;
+      case InputFiller::Ones:
+        inputs.push_back(at::ones(info.sample_size, options));
+        break;
+      case InputFiller::Random:
+        inputs.push_back(at::isFloatingType(info.type) ? at::randn(info.sample_size, options)
+                                                       : at::zeros(info.sample_size, options));
+        break;
+    }
+  }
+  return inputs;
+}
+
+CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
+                                          const std::vector<at::Tensor>& inputs) {
+  config.require_supported();
+  TORCH_CHECK(config.compression().size() <= 1, "nncf: ", config.source(),
+              ": compression: combining several algorithms is not supported yet");
+  CompressionResult result;
+  result.model = runtime::CompressedModel(std::move(captured.graph), captured.tensors);
+  if (config.compression().empty()) {
+    result.ctrl = std::make_shared<NoCompressionController>();
+    return result;
+  }
+  const AlgorithmConfig& section = config.compression().front();
+  std::vector<at::Tensor> example = inputs;
+  if (example.empty() && !config.input_info().empty()) example = example_inputs(config);
+  const std::vector<c10::IValue> example_values(example.begin(), example.end());
+  if (section.name == "quantization") {
+    result.ctrl = std::make_shared<quantization::QuantizationController>(
+        result.model, quantization::QuantizationConfig::parse(section), to_string(config.target_device()),
+        example_values);
+    return result;
+  }
+  TORCH_CHECK(false, "nncf: ", section.path(), ": algorithm '", section.name, "' is not supported yet");
+}
+
+CompressionResult create_compressed_model(const std::string& torchscript_path, const Config& config,
+                                          const std::vector<at::Tensor>& inputs) {
+  const std::vector<at::Tensor> example = inputs.empty() ? example_inputs(config) : inputs;
+  return create_compressed_model(capture::capture_torchscript_file(torchscript_path, example), config,
+                                 example);
+}
+
+}  // namespace nncf
