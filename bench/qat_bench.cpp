@@ -15,6 +15,8 @@
 // Most of a fresh 51 MB output's cost is page faults. Our op advises its outputs to use huge pages
 // (Note [Huge-page outputs] in src/kernels/fake_quantize.cpp); x.clone() and LibTorch's op do not,
 // so both ratios include that difference (without it, on Debian 12: ~2.2x clone, ~2.9x learnable).
+// Then a whole model: QAT training steps of ResNet-18 on Fashion-MNIST-shaped data against FP32
+// (qat.resnet18_fmnist.*, qat_model_bench.cpp).
 
 #include <torch/torch.h>
 
@@ -22,6 +24,9 @@
 #include "nncf/kernels/fake_quantize.h"
 
 namespace nncf::bench {
+
+std::vector<Metric> run_qat_resnet18_fmnist(const Options& options);  // qat_model_bench.cpp
+
 namespace {
 
 struct Timings {
@@ -123,6 +128,7 @@ std::vector<Metric> run_qat(const Options& options) {
     report("sym_per_channel", time_variant(x, ours, theirs, rounds));
   }
   out.push_back({"fq.clone_ms", median(clone_ms), "ms", std::nullopt, true});
+  for (Metric& m : run_qat_resnet18_fmnist(options)) out.push_back(std::move(m));
   return out;
 }
 
