@@ -67,9 +67,10 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   if (example.empty() && !config.input_info().empty()) example = example_inputs(config);
   const std::vector<c10::IValue> example_values(example.begin(), example.end());
   if (section.name == "quantization") {
+    auto q = quantization::QuantizationConfig::parse(section);
+    if (!q.compression_lr_multiplier) q.compression_lr_multiplier = config.compression_lr_multiplier();
     result.ctrl = std::make_shared<quantization::QuantizationController>(
-        result.model, quantization::QuantizationConfig::parse(section), to_string(config.target_device()),
-        example_values);
+        result.model, std::move(q), to_string(config.target_device()), example_values);
     return result;
   }
   TORCH_CHECK(false, "nncf: ", section.path(), ": algorithm '", section.name, "' is not supported yet");

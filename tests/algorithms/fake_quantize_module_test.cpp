@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <sstream>
 
 #include "nncf/capture/capture.h"
@@ -30,7 +31,8 @@ TEST(FakeQuantizeModule, AsymmetricPerChannelWeightsMatchTheReferenceMath) {
   FakeQuantize fq(FakeQuantizeOptions().mode(QuantizationMode::Asymmetric).channels(6).axis(0).bits(4));
   auto w = torch::randn({6, 3, 3, 3});
   fq->set_range(std::get<0>(w.reshape({6, -1}).min(1)), std::get<0>(w.reshape({6, -1}).max(1)));
-  auto want = kernels::reference::fake_quantize_asymmetric(w, fq->input_low, fq->input_range.abs() + 1e-16, 16, 0);
+  auto want =
+      kernels::reference::fake_quantize_asymmetric(w, fq->input_low, fq->input_range.abs() + 1e-16, 16, 0);
   auto got = fq->forward(w);
   EXPECT_TRUE(torch::allclose(got, want));
   for (int64_t c = 0; c < 6; ++c) EXPECT_LE(std::get<0>(at::_unique(got[c])).numel(), 16) << "channel " << c;
@@ -78,6 +80,35 @@ struct TinyNetImpl : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
 };
 TORCH_MODULE(TinyNet);
+
+TEST(FakeQuantizeModule, LogarithmScaleTrainsTheLogOfTheRange) {
+  FakeQuantize sym(FakeQuantizeOptions().is_signed(true).logarithm_scale(true));
+  ASSERT_NE(sym->named_parameters().find("log_scale"), nullptr);
+  EXPECT_EQ(sym->named_parameters().find("scale"), nullptr);
+  EXPECT_FLOAT_EQ(sym->scale_value().item<float>(), 1.0f) << "starts at scale 1 like the linear form";
+  sym->set_range(torch::tensor({-0.5f}), torch::tensor({2.0f}));
+  EXPECT_NEAR(sym->scale.item<float>(), std::log(2.0f), 1e-6);
+  auto x = (torch::randn({4, 8}) * 2).requires_grad_();
+  auto want = kernels::reference::fake_quantize_symmetric(x.detach(), torch::tensor({2.0f}), -128, 127, 1);
+  auto y = sym->forward(x);
+  EXPECT_TRUE(torch::allclose(y, want, 1e-6, 1e-6));
+  // d/dlog_scale = d/dscale * scale.
+  y.sum().backward();
+  FakeQuantize linear(FakeQuantizeOptions().is_signed(true));
+  {
+    torch::NoGradGuard no_grad;
+    linear->scale.fill_(2.0);
+  }
+  linear->forward(x.detach()).sum().backward();
+  EXPECT_NEAR(sym->scale.grad().item<float>(), linear->scale.grad().item<float>() * 2.0f, 1e-3);
+
+  FakeQuantize asym(FakeQuantizeOptions().mode(QuantizationMode::Asymmetric).logarithm_scale(true));
+  ASSERT_NE(asym->named_parameters().find("log_input_range"), nullptr);
+  asym->set_range(torch::tensor({-1.0f}), torch::tensor({3.0f}));
+  EXPECT_NEAR(asym->input_range_value().item<float>(), 4.0f, 1e-5);
+  asym->set_range(torch::tensor({0.0f}), torch::tensor({0.0f}));
+  EXPECT_GT(asym->input_range_value().item<float>(), 0.0f) << "an empty range never gives log(0)";
+}
 
 TEST(FakeQuantizeModule, TrainsInsideACompressedModel) {
   TinyNet net;

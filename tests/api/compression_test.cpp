@@ -187,6 +187,85 @@ TEST(CreateCompressedModel, QuantizesATorchScriptFile) {
   EXPECT_LT(((int8 - fp32).norm() / fp32.norm()).item<float>(), 0.2f);
 }
 
+TEST(CreateCompressedModel, CompressionLrMultiplierScalesQuantizerGradientsOnly) {
+  torch::manual_seed(3);
+  testing::SmallCNN a(testing::SmallCNNOptions().width(4).dropout(0)),
+      b(testing::SmallCNNOptions().width(4).dropout(0));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  auto plain = create_compressed_model(a, int8_config());
+  // The global key; a per-algorithm key would win over it.
+  auto scaled = create_compressed_model(
+      b,
+      Config::from_string(R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression_lr_multiplier": 10,
+                                "compression": {"algorithm": "quantization"}})"));
+  const torch::Tensor x = torch::randn({4, 1, 12, 12});
+  for (auto* r : {&plain, &scaled}) {
+    r->model->train();
+    r->model->forward(x).pow(2).sum().backward();
+  }
+  const auto pa = plain.model->named_parameters(), pb = scaled.model->named_parameters();
+  size_t checked = 0;
+  for (const auto& p : pa) {
+    const torch::Tensor g = p.value().grad(), h = pb[p.key()].grad();
+    ASSERT_TRUE(g.defined() && h.defined()) << p.key();
+    const double factor = p.key().rfind("nncf_hooks.", 0) == 0 ? 10.0 : 1.0;
+    EXPECT_TRUE(torch::allclose(h, g * factor, 1e-4, 1e-6)) << p.key();
+    checked += factor == 10.0;
+  }
+  EXPECT_GT(checked, 0u);
+}
+
+// Every torchvision model of the capture tests quantizes, initializes, stays close to its
+// floating-point output and trains.
+class TorchvisionQuantization : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TorchvisionQuantization, QuantizesInitializesAndRuns) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  ASSERT_NE(dir, nullptr) << "NNCF_TEST_MODELS_DIR is set by CTest";
+  torch::manual_seed(0);
+  const bool vit = GetParam().find("vit") == 0;
+  const int64_t size = vit ? 32 : 64;
+  auto config =
+      Config::from_string(R"({"input_info": {"sample_size": [1, 3, )" + std::to_string(size) + ", " +
+                          std::to_string(size) + R"(]}, "compression": {"algorithm": "quantization",
+      "initializer": {"batchnorm_adaptation": {"num_bn_adaptation_samples": 0}}}})");
+  auto [ctrl, model] = create_compressed_model(std::string(dir) + "/" + GetParam() + ".pt", config);
+  auto q = as_quantization(ctrl);
+  EXPECT_GT(q->setup().count(QuantizerGroup::Weights), 0u);
+  EXPECT_GT(q->setup().count(QuantizerGroup::Activations), 0u);
+  EXPECT_TRUE(q->setup().warnings.empty()) << q->setup().to_string();
+  const torch::Tensor x = torch::randn({4, 3, size, size});
+  ctrl->initialize(InitData([&](const InitData::Visitor& visit) { visit({x}); }));
+  auto first = [](const c10::IValue& v) {
+    return v.isTensor() ? v.toTensor() : v.toTuple()->elements()[0].toTensor();
+  };
+  model->eval();
+  torch::NoGradGuard no_grad;
+  q->disable_weight_quantization();
+  q->disable_activation_quantization();
+  const torch::Tensor fp32 = first(model->forward(std::vector<c10::IValue>{x}));
+  q->enable_weight_quantization();
+  q->enable_activation_quantization();
+  const torch::Tensor int8 = first(model->forward(std::vector<c10::IValue>{x}));
+  ASSERT_TRUE(int8.isfinite().all().item<bool>());
+  if (fp32.norm().item<float>() > 0) {  // torchvision's ViT head starts at zero
+    EXPECT_LT(((int8 - fp32).norm() / fp32.norm()).item<float>(), 0.15f);
+    EXPECT_FALSE(torch::equal(int8, fp32));
+  }
+  model->train();
+  EXPECT_TRUE(first(model->forward(std::vector<c10::IValue>{x})).isfinite().all().item<bool>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, TorchvisionQuantization,
+                         ::testing::Values("resnet18_traced", "mobilenet_v2_scripted",
+                                           "mobilenet_v3_small_traced", "efficientnet_b0_scripted",
+                                           "densenet121_traced", "googlenet_scripted",
+                                           "shufflenet_v2_x0_5_traced", "squeezenet1_1_scripted",
+                                           "vit_tiny_scripted"));
+
 // ---- QAT end to end ----------------------------------------------------------------------------
 
 // Four classes of 1x12x12 images: a bright bar in one of four places, plus noise.

@@ -77,11 +77,11 @@ std::string format_range(const Quantizer& q) {
   torch::Tensor low, high;
   if (m.options.mode() == QuantizationMode::Symmetric) {
     const auto l = m.levels();
-    high = m.scale.abs();
+    high = m.scale_value();
     low = high * static_cast<double>(l.low) / static_cast<double>(l.high);
   } else {
     low = m.input_low;
-    high = m.input_low + m.input_range.abs();
+    high = m.input_low + m.input_range_value();
   }
   std::ostringstream s;
   s << std::setprecision(4) << "[" << low.min().item<double>() << ", " << high.max().item<double>() << "]";
@@ -173,8 +173,16 @@ QuantizationController::QuantizationController(runtime::CompressedModel model, Q
         .is_signed(spec.config.is_signed.value_or(spec.group == QuantizerGroup::Weights))
         .channels(spec.config.per_channel ? spec.channels : 0)
         .axis(spec.axis)
-        .narrow_range(spec.config.narrow_range);
+        .narrow_range(spec.config.narrow_range)
+        .logarithm_scale(spec.group == QuantizerGroup::Weights ? config_.weights.logarithm_scale
+                                                               : config_.activations.logarithm_scale);
     Quantizer q{spec, hook_name(spec.id, taken), FakeQuantize(options)};
+    if (config_.compression_lr_multiplier && *config_.compression_lr_multiplier != 1.0) {
+      // NNCF's compression_lr_multiplier: the quantizer parameters' gradients are scaled, which
+      // with plain SGD is a learning rate multiplied for them alone.
+      const double m = *config_.compression_lr_multiplier;
+      for (auto& p : q.module->parameters()) p.register_hook([m](const at::Tensor& g) { return g * m; });
+    }
     model_->insert(spec.points, torch::nn::AnyModule(q.module), q.name, kQuantizationPriority);
     quantizers_.push_back(std::move(q));
   }

@@ -21,19 +21,24 @@ const char* to_string(QuantizationMode mode) {
   return mode == QuantizationMode::Symmetric ? "symmetric" : "asymmetric";
 }
 
-FakeQuantizeImpl::FakeQuantizeImpl(const FakeQuantizeOptions& options_) : options(options_) { reset(); }
+FakeQuantizeImpl::FakeQuantizeImpl(const FakeQuantizeOptions& options_) : options(options_) {
+  reset();
+}
 
 void FakeQuantizeImpl::reset() {
   TORCH_CHECK(options.bits() >= 2 && options.bits() <= 8, "FakeQuantize: bits must be in [2, 8], got ",
               options.bits());
   TORCH_CHECK(options.channels() >= 0, "FakeQuantize: channels must be >= 0, got ", options.channels());
   const int64_t n = options.channels() > 0 ? options.channels() : 1;
+  // Initial range 1 (NNCF's default before range initialization): log(1) = 0 in log mode.
+  const bool log = options.logarithm_scale();
   if (options.mode() == QuantizationMode::Symmetric) {
-    scale = register_parameter("scale", torch::ones({n}));
+    scale = register_parameter(log ? "log_scale" : "scale", log ? torch::zeros({n}) : torch::ones({n}));
     signedness = register_buffer("signed", torch::tensor(int64_t{options.is_signed() ? 1 : 0}));
   } else {
     input_low = register_parameter("input_low", torch::zeros({n}));
-    input_range = register_parameter("input_range", torch::ones({n}));
+    input_range = register_parameter(log ? "log_input_range" : "input_range",
+                                     log ? torch::zeros({n}) : torch::ones({n}));
   }
   num_bits = register_buffer("num_bits", torch::tensor(options.bits()));
   enabled = register_buffer("enabled", torch::tensor(int64_t{1}));
@@ -49,9 +54,17 @@ torch::Tensor FakeQuantizeImpl::forward(const torch::Tensor& x) {
   const int64_t axis = options.channels() > 0 ? options.axis() : 1;
   if (options.mode() == QuantizationMode::Symmetric) {
     const kernels::LevelRange l = levels();
-    return kernels::fake_quantize_symmetric(x, scale.abs() + kRangeEps, l.low, l.high, axis);
+    return kernels::fake_quantize_symmetric(x, scale_value(), l.low, l.high, axis);
   }
-  return kernels::fake_quantize_asymmetric(x, input_low, input_range.abs() + kRangeEps, levels().levels(), axis);
+  return kernels::fake_quantize_asymmetric(x, input_low, input_range_value(), levels().levels(), axis);
+}
+
+torch::Tensor FakeQuantizeImpl::scale_value() const {
+  return options.logarithm_scale() ? scale.exp() : scale.abs() + kRangeEps;
+}
+
+torch::Tensor FakeQuantizeImpl::input_range_value() const {
+  return options.logarithm_scale() ? input_range.exp() : input_range.abs() + kRangeEps;
 }
 
 void FakeQuantizeImpl::set_enabled(bool on) {
@@ -59,7 +72,9 @@ void FakeQuantizeImpl::set_enabled(bool on) {
   enabled.fill_(on ? 1 : 0);
 }
 
-bool FakeQuantizeImpl::is_enabled() const { return read_int(enabled) != 0; }
+bool FakeQuantizeImpl::is_enabled() const {
+  return read_int(enabled) != 0;
+}
 
 void FakeQuantizeImpl::set_bits(int64_t bits) {
   TORCH_CHECK(bits >= 2 && bits <= 8, "FakeQuantize: bits must be in [2, 8], got ", bits);
@@ -68,10 +83,13 @@ void FakeQuantizeImpl::set_bits(int64_t bits) {
   options.bits(bits);
 }
 
-int64_t FakeQuantizeImpl::bits() const { return read_int(num_bits); }
+int64_t FakeQuantizeImpl::bits() const {
+  return read_int(num_bits);
+}
 
 void FakeQuantizeImpl::set_signed(bool is_signed) {
-  TORCH_CHECK(options.mode() == QuantizationMode::Symmetric, "FakeQuantize: only symmetric quantizers are signed");
+  TORCH_CHECK(options.mode() == QuantizationMode::Symmetric,
+              "FakeQuantize: only symmetric quantizers are signed");
   torch::NoGradGuard no_grad;
   signedness.fill_(is_signed ? 1 : 0);
   options.is_signed(is_signed);
@@ -87,20 +105,26 @@ void FakeQuantizeImpl::set_range(const torch::Tensor& min, const torch::Tensor& 
     const torch::Tensor s = torch::maximum(min.abs(), max.abs()).to(scale.dtype());
     TORCH_CHECK(s.numel() == scale.numel(), "FakeQuantize: ", s.numel(), " range values for ", scale.numel(),
                 " scales");
-    scale.copy_(s.reshape(scale.sizes()));
+    scale.copy_((options.logarithm_scale() ? s.clamp_min(kRangeEps).log() : s).reshape(scale.sizes()));
   } else {
-    TORCH_CHECK(min.numel() == input_low.numel() && max.numel() == input_low.numel(), "FakeQuantize: ",
-                min.numel(), " range values for ", input_low.numel(), " channels");
+    TORCH_CHECK(min.numel() == input_low.numel() && max.numel() == input_low.numel(),
+                "FakeQuantize: ", min.numel(), " range values for ", input_low.numel(), " channels");
     input_low.copy_(min.reshape(input_low.sizes()));
-    input_range.copy_((max - min).reshape(input_range.sizes()));
+    const torch::Tensor r = (max - min).to(input_range.dtype());
+    input_range.copy_(
+        (options.logarithm_scale() ? r.clamp_min(kRangeEps).log() : r).reshape(input_range.sizes()));
   }
 }
 
 void FakeQuantizeImpl::pretty_print(std::ostream& stream) const {
   stream << "nncf::FakeQuantize(bits=" << bits() << ", mode=" << to_string(options.mode());
-  if (options.mode() == QuantizationMode::Symmetric) stream << ", signed=" << (is_signed() ? "true" : "false");
-  stream << ", " << (options.channels() > 0 ? "per_channel(axis=" + std::to_string(options.axis()) + ")" : "per_tensor");
+  if (options.mode() == QuantizationMode::Symmetric)
+    stream << ", signed=" << (is_signed() ? "true" : "false");
+  stream << ", "
+         << (options.channels() > 0 ? "per_channel(axis=" + std::to_string(options.axis()) + ")"
+                                    : "per_tensor");
   if (options.narrow_range()) stream << ", narrow_range";
+  if (options.logarithm_scale()) stream << ", logarithm_scale";
   if (!is_enabled()) stream << ", disabled";
   stream << ")";
 }

@@ -9,9 +9,9 @@
 // `signed` (symmetric only) and `enabled`, so that a restored model quantizes exactly as the saved
 // one did.
 
+#include <torch/arg.h>
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
-#include <torch/arg.h>
 
 #include <cstdint>
 #include <ostream>
@@ -34,6 +34,9 @@ struct FakeQuantizeOptions {
   TORCH_ARG(int64_t, axis) = 1;
   /// Drop the lowest level (signed 8-bit weights: -127..127).
   TORCH_ARG(bool, narrow_range) = false;
+  /// Train log(scale) (log(input_range)) instead: parameters `log_scale` / `log_input_range`,
+  /// the range is exp() of them (NNCF's `logarithm_scale`).
+  TORCH_ARG(bool, logarithm_scale) = false;
 };
 
 class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
@@ -55,6 +58,10 @@ class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
   /// The integer grid in use.
   kernels::LevelRange levels() const;
 
+  /// The positive scale / input range the kernels use: |p| + 1e-16, or exp(p) in log mode.
+  torch::Tensor scale_value() const;
+  torch::Tensor input_range_value() const;
+
   /// Sets the range from statistics: symmetric `scale = max(|min|, |max|)`; asymmetric
   /// `input_low = min`, `input_range = max - min`. Shapes follow the parameters'.
   void set_range(const torch::Tensor& min, const torch::Tensor& max);
@@ -62,9 +69,9 @@ class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
   void pretty_print(std::ostream& stream) const override;
 
   FakeQuantizeOptions options;
-  torch::Tensor scale;        ///< symmetric
+  torch::Tensor scale;        ///< symmetric; parameter `scale`, or `log_scale` in log mode
   torch::Tensor input_low;    ///< asymmetric
-  torch::Tensor input_range;  ///< asymmetric
+  torch::Tensor input_range;  ///< asymmetric; parameter `input_range`, or `log_input_range` in log mode
   torch::Tensor num_bits;     ///< buffer, int64 scalar
   torch::Tensor signedness;   ///< buffer "signed", int64 scalar (symmetric)
   torch::Tensor enabled;      ///< buffer, int64 scalar (1 = quantizing)
