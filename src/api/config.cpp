@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "nncf/algorithms/quantization/config.h"
+#include "nncf/algorithms/sparsity/config.h"
 
 namespace nncf {
 
@@ -280,7 +281,8 @@ const std::vector<std::string>& known_algorithm_names() {
 }
 
 const std::vector<std::string>& supported_algorithm_names() {
-  static const std::vector<std::string> kNames = {"quantization"};
+  static const std::vector<std::string> kNames = {"quantization", "magnitude_sparsity", "rb_sparsity",
+                                                  "const_sparsity"};
   return kNames;
 }
 
@@ -431,6 +433,9 @@ void Config::require_supported() const {
   for (const auto& section : compression_) {
     if (section.name == "quantization") {
       quantization::QuantizationConfig::parse(section);
+    } else if (section.name == "magnitude_sparsity" || section.name == "rb_sparsity" ||
+               section.name == "const_sparsity") {
+      sparsity::SparsityConfig::parse(section);
     } else {
       section.section.fail("not supported yet: algorithm " + json_quoted(section.name) +
                            " (nncf-cpp builds " + join_quoted(supported_algorithm_names()) + ")");
