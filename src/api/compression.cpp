@@ -5,8 +5,13 @@
 #include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 
+#include <set>
+
+#include "nncf/algorithms/composite.h"
 #include "nncf/algorithms/quantization/config.h"
 #include "nncf/algorithms/quantization/controller.h"
+#include "nncf/algorithms/sparsity/config.h"
+#include "nncf/algorithms/sparsity/controller.h"
 
 namespace nncf {
 namespace {
@@ -51,29 +56,54 @@ std::vector<at::Tensor> example_inputs(const Config& config) {
   return inputs;
 }
 
+namespace detail {
+
+std::shared_ptr<CompressionController> build_algorithm(const AlgorithmConfig& section, const Config& config,
+                                                       runtime::CompressedModel& model,
+                                                       const std::vector<c10::IValue>& example) {
+  if (section.name == "quantization") {
+    auto q = quantization::QuantizationConfig::parse(section);
+    if (!q.compression_lr_multiplier) q.compression_lr_multiplier = config.compression_lr_multiplier();
+    return std::make_shared<quantization::QuantizationController>(model, std::move(q),
+                                                                  to_string(config.target_device()), example);
+  }
+  if (section.name == "magnitude_sparsity" || section.name == "rb_sparsity" ||
+      section.name == "const_sparsity") {
+    auto s = sparsity::SparsityConfig::parse(section);
+    if (!s.compression_lr_multiplier) s.compression_lr_multiplier = config.compression_lr_multiplier();
+    return sparsity::build_sparsity(model, std::move(s));
+  }
+  TORCH_CHECK(false, "nncf: ", section.path(), ": algorithm '", section.name, "' is not supported yet");
+}
+
+}  // namespace detail
+
 CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
                                           const std::vector<at::Tensor>& inputs) {
   config.require_supported();
-  TORCH_CHECK(config.compression().size() <= 1, "nncf: ", config.source(),
-              ": compression: combining several algorithms is not supported yet");
+  std::set<std::string> seen;
+  for (const AlgorithmConfig& section : config.compression()) {
+    TORCH_CHECK(seen.insert(section.name).second, "nncf: ", section.path(), ": algorithm '", section.name,
+                "' appears twice in compression");
+  }
   CompressionResult result;
   result.model = runtime::CompressedModel(std::move(captured.graph), captured.tensors);
   if (config.compression().empty()) {
     result.ctrl = std::make_shared<NoCompressionController>();
     return result;
   }
-  const AlgorithmConfig& section = config.compression().front();
   std::vector<at::Tensor> example = inputs;
   if (example.empty() && !config.input_info().empty()) example = example_inputs(config);
   const std::vector<c10::IValue> example_values(example.begin(), example.end());
-  if (section.name == "quantization") {
-    auto q = quantization::QuantizationConfig::parse(section);
-    if (!q.compression_lr_multiplier) q.compression_lr_multiplier = config.compression_lr_multiplier();
-    result.ctrl = std::make_shared<quantization::QuantizationController>(
-        result.model, std::move(q), to_string(config.target_device()), example_values);
-    return result;
+  // Builders apply in config order; each inserts its modules with its own priority, so masks run
+  // before quantizers on the same weight whatever the order.
+  std::vector<std::shared_ptr<CompressionController>> controllers;
+  for (const AlgorithmConfig& section : config.compression()) {
+    controllers.push_back(detail::build_algorithm(section, config, result.model, example_values));
   }
-  TORCH_CHECK(false, "nncf: ", section.path(), ": algorithm '", section.name, "' is not supported yet");
+  result.ctrl = controllers.size() == 1 ? controllers.front()
+                                        : std::make_shared<CompositeController>(std::move(controllers));
+  return result;
 }
 
 CompressionResult create_compressed_model(const std::string& torchscript_path, const Config& config,

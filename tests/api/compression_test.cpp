@@ -144,9 +144,13 @@ TEST(CreateCompressedModel, SavedStateLoadsIntoAFreshCompressedModel) {
 
 TEST(CreateCompressedModel, BadInputsGiveClearErrors) {
   testing::SmallCNN net(testing::SmallCNNOptions().width(4));
-  auto sparsity = Config::from_string(
-      R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression": {"algorithm": "magnitude_sparsity"}})");
-  EXPECT_NE(testing::error_of([&] { create_compressed_model(net, sparsity); }).find("magnitude_sparsity"),
+  auto pruning = Config::from_string(
+      R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression": {"algorithm": "filter_pruning"}})");
+  EXPECT_NE(testing::error_of([&] { create_compressed_model(net, pruning); }).find("filter_pruning"),
+            std::string::npos);
+  auto twice = Config::from_string(R"({"input_info": {"sample_size": [1, 1, 12, 12]},
+      "compression": [{"algorithm": "quantization"}, {"algorithm": "quantization"}]})");
+  EXPECT_NE(testing::error_of([&] { create_compressed_model(net, twice); }).find("compression[1]"),
             std::string::npos);
   auto no_inputs = Config::from_string(R"({"compression": {"algorithm": "quantization"}})");
   EXPECT_NE(testing::error_of([&] { create_compressed_model(net, no_inputs); }).find("input_info"),

@@ -42,6 +42,11 @@ class CompressionScheduler {
   virtual void epoch_step(std::optional<int64_t> next_epoch = std::nullopt);
   int64_t current_step() const { return current_step_; }
   int64_t current_epoch() const { return current_epoch_; }
+  /// The position, for resuming: `current_step`, `current_epoch` (and what a derived scheduler
+  /// adds).
+  virtual std::map<std::string, double> state() const;
+  /// Restores state(); throws c10::Error naming a missing key.
+  virtual void load_state(const std::map<std::string, double>& state);
 
  protected:
   int64_t current_step_ = -1;
@@ -108,6 +113,13 @@ class CompressionController {
   virtual CompressionScheduler& scheduler() = 0;
   virtual Statistics statistics() const = 0;
   virtual CompressionStage compression_stage() const = 0;
+
+  /// What resuming needs beyond the model's tensors (scheduler position, levels, the ids of the
+  /// inserted modules): plain values that nncf::save_checkpoint writes.
+  virtual std::map<std::string, c10::IValue> state() const { return {}; }
+  /// Restores state() on a controller freshly built from the same model and config, without
+  /// re-initializing. Throws c10::Error naming any key that is missing or does not match.
+  virtual void load_state(const std::map<std::string, c10::IValue>& state) { (void)state; }
 };
 
 // ---- implementation of the template -------------------------------------------------------------

@@ -29,6 +29,19 @@ void CompressionScheduler::epoch_step(std::optional<int64_t> next_epoch) {
   current_epoch_ = next_epoch ? *next_epoch : current_epoch_ + 1;
 }
 
+std::map<std::string, double> CompressionScheduler::state() const {
+  return {{"current_step", static_cast<double>(current_step_)},
+          {"current_epoch", static_cast<double>(current_epoch_)}};
+}
+
+void CompressionScheduler::load_state(const std::map<std::string, double>& state) {
+  for (const char* key : {"current_step", "current_epoch"}) {
+    TORCH_CHECK(state.count(key), "nncf: scheduler state has no '", key, "'");
+  }
+  current_step_ = static_cast<int64_t>(state.at("current_step"));
+  current_epoch_ = static_cast<int64_t>(state.at("current_epoch"));
+}
+
 std::string Statistics::to_string() const {
   std::ostringstream out;
   for (const StatisticsTable& t : tables) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "nncf/algorithms/batchnorm_adaptation.h"
 #include "nncf/algorithms/quantization/hw_config.h"
 #include "nncf/algorithms/scopes.h"
 #include "nncf/ir/metatype.h"
@@ -51,13 +52,6 @@ std::string hook_name(const std::string& id, std::set<std::string>& taken) {
   for (int k = 2; taken.count(unique); ++k) unique = c10::str(name, "#", k);
   taken.insert(unique);
   return unique;
-}
-
-int64_t batch_size(const std::vector<c10::IValue>& inputs) {
-  for (const c10::IValue& v : inputs) {
-    if (v.isTensor() && v.toTensor().dim() > 0) return v.toTensor().size(0);
-  }
-  return 1;
 }
 
 // Restores the model's mode when a pass over data ends, however it ends.
@@ -111,6 +105,13 @@ class QuantizationController::Scheduler : public CompressionScheduler {
     activations_on_ = acts;
     weights_on_ = weights;
     if (changed && (acts || weights) && !ctrl_.init_data_.empty()) ctrl_.init_range(ctrl_.init_data_);
+  }
+
+  void load_state(const std::map<std::string, double>& state) override {
+    CompressionScheduler::load_state(state);
+    const auto& staged = *ctrl_.config_.staged;
+    activations_on_ = current_epoch_ >= staged.activations_quant_start_epoch;
+    weights_on_ = current_epoch_ >= staged.weights_quant_start_epoch;
   }
 
  private:
@@ -204,6 +205,7 @@ void QuantizationController::set_enabled(QuantizerGroup group, bool enabled) {
 
 void QuantizationController::initialize(const InitData& data) {
   init_data_ = data;
+  if (resumed_) return;  // ranges and BN statistics come from the checkpoint
   init_range(data);
   if (config_.num_bn_adaptation_samples > 0)
     run_batchnorm_adaptation(data, config_.num_bn_adaptation_samples);
@@ -291,7 +293,7 @@ void QuantizationController::init_range(const InitData& data) {
       int64_t seen = 0;
       data.for_each([&](std::vector<c10::IValue> inputs) {
         for (size_t o = 0; o < observers.size(); ++o) observers[o]->active = seen < wanted[o];
-        const int64_t n = batch_size(inputs);
+        const int64_t n = batch_size_of(inputs);
         model_->forward(std::move(inputs));
         seen += n;
         return seen < max_samples;
@@ -329,20 +331,43 @@ void QuantizationController::init_range(const InitData& data) {
 }
 
 void QuantizationController::run_batchnorm_adaptation(const InitData& data, int64_t samples) {
-  bool has_bn = false;
-  for (const ir::Node* n : model_->graph().nodes()) has_bn |= n->metatype() == ir::Metatype::BatchNorm;
-  if (!has_bn || samples <= 0) return;
-  torch::NoGradGuard no_grad;
-  ModeGuard mode(model_);
-  model_->eval();
-  model_->set_batchnorm_adaptation(true);
-  int64_t seen = 0;
-  data.for_each([&](std::vector<c10::IValue> inputs) {
-    const int64_t n = batch_size(inputs);
-    model_->forward(std::move(inputs));
-    seen += n;
-    return seen < samples;
-  });
+  nncf::run_batchnorm_adaptation(model_, data, samples);
+}
+
+std::map<std::string, c10::IValue> QuantizationController::state() const {
+  std::vector<std::string> ids;
+  for (const Quantizer& q : quantizers_) ids.push_back(q.spec.id);
+  std::map<std::string, c10::IValue> s{{"quantizers", c10::Join("\n", ids)}};
+  for (const auto& [k, v] : scheduler_->state()) s["scheduler." + k] = v;
+  return s;
+}
+
+void QuantizationController::load_state(const std::map<std::string, c10::IValue>& s) {
+  TORCH_CHECK(s.count("quantizers"), "nncf: quantization state has no 'quantizers'");
+  std::vector<std::string> ids;
+  for (const Quantizer& q : quantizers_) ids.push_back(q.spec.id);
+  const std::string saved = s.at("quantizers").toStringRef(), ours = c10::Join("\n", ids);
+  if (saved != ours) {
+    std::set<std::string> a, b(ids.begin(), ids.end());
+    std::stringstream in(saved);
+    for (std::string line; std::getline(in, line);) a.insert(line);
+    std::vector<std::string> missing, extra;
+    for (const auto& id : a) {
+      if (!b.count(id)) missing.push_back(id);
+    }
+    for (const auto& id : b) {
+      if (!a.count(id)) extra.push_back(id);
+    }
+    TORCH_CHECK(false,
+                "nncf: the quantization state does not match this model's quantizers; only in the state: [",
+                c10::Join(", ", missing), "]; only in the model: [", c10::Join(", ", extra), "]");
+  }
+  std::map<std::string, double> sched;
+  for (const auto& [k, v] : s) {
+    if (k.rfind("scheduler.", 0) == 0) sched[k.substr(10)] = v.toDouble();
+  }
+  scheduler_->load_state(sched);
+  resumed_ = true;
 }
 
 at::Tensor QuantizationController::loss() const {

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "nncf/algorithms/scopes.h"
+#include "nncf/algorithms/weights.h"
 #include "nncf/ir/metatype.h"
 
 namespace nncf::quantization {
@@ -433,31 +434,7 @@ class Placer {
 
   // -- weights ---------------------------------------------------------------------------------------------
 
-  const Value* weight_of(const Node& n) const {
-    auto param_at = [&](size_t port) -> const Value* {
-      if (port >= n.inputs().size() || !n.input(port).is_value()) return nullptr;
-      const Value* v = n.input(port).value();
-      return v->is_graph_input() && v->role() == ir::InputRole::Parameter ? v : nullptr;
-    };
-    switch (n.metatype()) {
-      case Metatype::Conv:
-      case Metatype::ConvTranspose:
-      case Metatype::Linear:
-        return param_at(1);
-      case Metatype::Embedding:
-        return param_at(0);
-      case Metatype::MatMul:
-        for (size_t i = 0; i < n.inputs().size(); ++i) {
-          if (const Value* v = param_at(i); v != nullptr && in_.tensor_shapes.count(v->name()) &&
-                                            in_.tensor_shapes.at(v->name()).size() >= 2) {
-            return v;
-          }
-        }
-        return nullptr;
-      default:
-        return nullptr;
-    }
-  }
+  const Value* weight_of(const Node& n) const { return nncf::weight_of(n, in_.tensor_shapes); }
 
   // Weighted ops with no weighted op upstream: the "first layer" of `overflow_fix: first_layer_only`.
   std::unordered_set<const Node*> first_layers() const {
@@ -502,9 +479,7 @@ class Placer {
       q.weight = w->name();
       q.consumer_scopes = {n->scope()};
       const std::vector<int64_t>& shape = in_.tensor_shapes.at(w->name());
-      q.axis = n->metatype() == Metatype::ConvTranspose ? 1
-               : n->metatype() == Metatype::MatMul      ? static_cast<int64_t>(shape.size()) - 1
-                                                        : 0;
+      q.axis = output_channel_axis(*n, static_cast<int64_t>(shape.size()));
       if (q.config.per_channel) {
         TORCH_CHECK(q.axis < static_cast<int64_t>(shape.size()), "nncf: weight '", w->name(), "' of shape ",
                     c10::Join(",", shape), " has no axis ", q.axis, " for a per-channel quantizer");

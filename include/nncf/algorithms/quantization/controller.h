@@ -62,6 +62,10 @@ class QuantizationController : public CompressionController {
   CompressionScheduler& scheduler() override;
   Statistics statistics() const override;
   CompressionStage compression_stage() const override;
+  /// The quantizers' ids and the scheduler position. After load_state, initialize() only keeps
+  /// the data (the ranges come from the checkpoint).
+  std::map<std::string, c10::IValue> state() const override;
+  void load_state(const std::map<std::string, c10::IValue>& state) override;
 
   void enable_weight_quantization() { set_enabled(QuantizerGroup::Weights, true); }
   void disable_weight_quantization() { set_enabled(QuantizerGroup::Weights, false); }
@@ -86,6 +90,7 @@ class QuantizationController : public CompressionController {
   std::vector<Quantizer> quantizers_;
   InitData init_data_;
   std::unique_ptr<CompressionScheduler> scheduler_;
+  bool resumed_ = false;
 };
 
 }  // namespace nncf::quantization

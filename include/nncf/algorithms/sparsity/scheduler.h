@@ -83,11 +83,11 @@ class SparsityScheduler : public CompressionScheduler {
   /// Everything needed to resume exactly: `current_step`, `current_epoch`, `level`,
   /// `steps_in_epoch`, `steps_per_epoch` (-1 while unknown), `bad_epochs` (adaptive), `frozen`
   /// (0 or 1).
-  std::map<std::string, double> state() const;
+  std::map<std::string, double> state() const override;
   /// Restores state() on a scheduler created from the same config. Throws c10::Error naming a
   /// missing or invalid key. Calls neither set_level nor freeze: the restored model already
   /// carries its level and frozen masks.
-  void load_state(const std::map<std::string, double>& state);
+  void load_state(const std::map<std::string, double>& state) override;
 
  private:
   SparsityScheduler(const SparsityConfig& config, SchedulerTarget target);

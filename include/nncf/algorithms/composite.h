@@ -1,0 +1,54 @@
+#pragma once
+
+// Several algorithms on one model (`compression` given as a list): the composite controller sums
+// the losses, fans scheduler steps out to every child, merges statistics and combines the stages
+// (all equal: that stage; otherwise partially compressed).
+
+#include <memory>
+#include <vector>
+
+#include "nncf/algorithms/controller.h"
+
+namespace nncf {
+
+class CompositeController : public CompressionController {
+ public:
+  explicit CompositeController(std::vector<std::shared_ptr<CompressionController>> children);
+
+  std::string name() const override;
+  void initialize(const InitData& data) override;
+  using CompressionController::initialize;
+  at::Tensor loss() const override;
+  CompressionScheduler& scheduler() override { return scheduler_; }
+  Statistics statistics() const override;
+  CompressionStage compression_stage() const override;
+  /// Each child's state under `<index>.<algorithm>.`.
+  std::map<std::string, c10::IValue> state() const override;
+  void load_state(const std::map<std::string, c10::IValue>& state) override;
+
+  const std::vector<std::shared_ptr<CompressionController>>& children() const { return children_; }
+  /// The first child of type T, or nullptr.
+  template <typename T>
+  std::shared_ptr<T> find() const {
+    for (const auto& c : children_) {
+      if (auto t = std::dynamic_pointer_cast<T>(c)) return t;
+    }
+    return nullptr;
+  }
+
+ private:
+  class Scheduler : public CompressionScheduler {
+   public:
+    explicit Scheduler(CompositeController& owner) : owner_(owner) {}
+    void step(std::optional<int64_t> next_step) override;
+    void epoch_step(std::optional<int64_t> next_epoch) override;
+
+   private:
+    CompositeController& owner_;
+  };
+
+  std::vector<std::shared_ptr<CompressionController>> children_;
+  Scheduler scheduler_{*this};
+};
+
+}  // namespace nncf

@@ -1,0 +1,87 @@
+#pragma once
+
+// Sparsity algorithms (nncf-reference.md §3.5–3.7): masks on the weights of every conv, linear,
+// matmul and embedding op that the section's scopes consider, inserted as weight pre-ops before any
+// quantizer on the same weight (priority 3 < 11), so thresholds and quantizers see the right
+// tensors.
+//
+//  * magnitude_sparsity: binary masks from weight importance (|w| or |w| / ||W||_2) against a
+//    threshold at the scheduled level, global (one threshold over all layers) or local (per layer).
+//  * rb_sparsity: trainable mask logits with a stochastic binary mask and a loss that drives the
+//    density to the scheduled target.
+//  * const_sparsity: keeps the zeros the weights already have.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nncf/algorithms/controller.h"
+#include "nncf/algorithms/sparsity/config.h"
+#include "nncf/runtime/compressed_model.h"
+
+namespace nncf::sparsity {
+
+/// Hook priority of masks (NNCF's TransformationPriority.SPARSIFICATION).
+constexpr int kSparsityPriority = 3;
+
+/// One sparsified weight.
+struct SparsifiedWeight {
+  std::string weight;               ///< the parameter's name
+  std::vector<std::string> scopes;  ///< ops that use it
+  std::string name;                 ///< the mask module's name under `nncf_hooks`
+};
+
+class SparsityController : public CompressionController {
+ public:
+  std::string name() const override { return config_.algorithm; }
+  void initialize(const InitData& data) override;
+  using CompressionController::initialize;
+  at::Tensor loss() const override;
+  CompressionScheduler& scheduler() override { return *scheduler_; }
+  CompressionStage compression_stage() const override;
+  Statistics statistics() const override;
+  std::map<std::string, c10::IValue> state() const override;
+  void load_state(const std::map<std::string, c10::IValue>& state) override;
+
+  /// Sets the target level (fraction of zeros): magnitude recomputes its masks (unless frozen),
+  /// RB retargets its loss. `run_batchnorm_adaptation` runs BN adaptation on the data given to
+  /// initialize() when the config asks for it.
+  virtual void set_sparsity_level(double level, bool run_batchnorm_adaptation = false);
+  /// Masks stop changing (magnitude: no recomputation; RB: deterministic masks, zero loss).
+  virtual void freeze();
+  bool frozen() const { return frozen_; }
+  /// The level last set (the scheduler's).
+  double sparsity_level() const { return level_; }
+  /// The fraction of zeros the masks hold now, over all sparsified weights.
+  double current_sparsity() const;
+
+  const SparsityConfig& config() const { return config_; }
+  const std::vector<SparsifiedWeight>& weights() const { return weights_; }
+  runtime::CompressedModel& model() { return model_; }
+
+ protected:
+  SparsityController(runtime::CompressedModel model, SparsityConfig config);
+  /// Inserts one mask per weight; `make` builds the module for a weight tensor.
+  void insert_masks(const std::function<torch::nn::AnyModule(const torch::Tensor&)>& make);
+  /// The binary mask currently applied to weight `i` (as float, the weight's shape).
+  virtual at::Tensor binary_mask(size_t i) const = 0;
+  /// Extra per-layer columns and values for statistics.
+  virtual void add_statistics(Statistics& stats, StatisticsTable& layers) const { (void)stats, (void)layers; }
+
+  runtime::CompressedModel model_;
+  SparsityConfig config_;
+  std::vector<SparsifiedWeight> weights_;
+  std::unique_ptr<CompressionScheduler> scheduler_;
+  InitData init_data_;
+  double level_ = 0.0;
+  bool frozen_ = false;
+};
+
+/// Builds `magnitude_sparsity`, `rb_sparsity` or `const_sparsity` (by `config.algorithm`) onto
+/// `model`.
+std::shared_ptr<SparsityController> build_sparsity(runtime::CompressedModel model, SparsityConfig config);
+
+}  // namespace nncf::sparsity

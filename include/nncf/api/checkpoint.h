@@ -1,0 +1,87 @@
+#pragma once
+
+// One file with everything needed to resume compressed training exactly: the config, every
+// controller's state (quantizer setup, sparsity level, scheduler position), all of the model's
+// tensors (the user's parameters and buffers, quantizer ranges, masks), the CPU random generator
+// and, optionally, the optimizer.
+//
+//   nncf::save_checkpoint("last.nncf", result, config, &optimizer);     // atomic
+//   ...
+//   auto ckpt = nncf::Checkpoint::load("last.nncf");
+//   auto resumed = nncf::create_compressed_model(net, config, ckpt);    // no re-initialization
+//   ckpt.restore_optimizer(optimizer);                                  // built on resumed.model
+//
+// A save writes a temporary file next to the target, syncs it and renames it over the target, so
+// a crash during a save leaves the previous checkpoint intact.
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nncf/api/compression.h"
+
+namespace nncf {
+
+class Checkpoint {
+ public:
+  /// Reads a checkpoint. Throws c10::Error naming the file when it is missing, unreadable, not an
+  /// nncf-cpp checkpoint, or of a newer format version.
+  static Checkpoint load(const std::string& path);
+
+  static constexpr int64_t kFormatVersion = 1;
+
+  const std::string& path() const { return path_; }
+  /// The JSON text of the config the checkpoint was saved with.
+  const std::string& config_json() const { return config_json_; }
+  /// `quantization`, `magnitude_sparsity`, ... in config order.
+  const std::vector<std::string>& algorithms() const { return algorithms_; }
+  const std::map<std::string, c10::IValue>& controller_state() const { return controller_state_; }
+  const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
+  bool has_optimizer() const { return optimizer_ != nullptr; }
+
+  /// Loads the saved optimizer state into `optimizer` (built over the resumed model's
+  /// parameters, in the same order). Throws c10::Error if none was saved.
+  void restore_optimizer(torch::optim::Optimizer& optimizer) const;
+  /// Loads the model's tensors: every saved name must exist in `model` with the same shape and
+  /// vice versa; the error lists the names that do not match.
+  void restore_model(runtime::CompressedModel& model) const;
+  /// Restores the CPU random generator.
+  void restore_rng() const;
+
+ private:
+  std::string path_;
+  std::string config_json_;
+  std::vector<std::string> algorithms_;
+  std::map<std::string, c10::IValue> controller_state_;
+  std::map<std::string, at::Tensor> tensors_;
+  at::Tensor rng_;
+  std::shared_ptr<torch::serialize::InputArchive> optimizer_;
+};
+
+/// Writes a checkpoint of `result` atomically. `optimizer` is optional.
+void save_checkpoint(const std::string& path, const CompressionResult& result, const Config& config,
+                     const torch::optim::Optimizer* optimizer = nullptr);
+
+/// Rebuilds the compression of `config` on a captured model from a checkpoint: the same
+/// algorithms and modules, the saved tensors, controller states and RNG; no initialization runs.
+/// Throws c10::Error naming what does not match (algorithms, quantizers, sparsified weights,
+/// tensor names or shapes).
+CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
+                                          const Checkpoint& checkpoint,
+                                          const std::vector<at::Tensor>& example_inputs = {});
+
+/// A C++ module, resumed from a checkpoint.
+template <typename ModuleHolder,
+          typename = std::enable_if_t<!std::is_convertible_v<ModuleHolder&, std::string> &&
+                                      !std::is_same_v<std::decay_t<ModuleHolder>, capture::Captured>>>
+CompressionResult create_compressed_model(ModuleHolder& net, const Config& config,
+                                          const Checkpoint& checkpoint, std::vector<at::Tensor> inputs = {}) {
+  if (inputs.empty()) inputs = example_inputs(config);
+  return create_compressed_model(capture::capture_module(net, inputs), config, checkpoint, inputs);
+}
+
+}  // namespace nncf

@@ -1,0 +1,200 @@
+#include "nncf/api/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
+#include <fcntl.h>
+#include <torch/serialize/output-archive.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace nncf {
+namespace {
+
+constexpr const char* kFormat = "nncf-cpp checkpoint";
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// Every parameter and buffer of the model, by its dotted name.
+std::map<std::string, at::Tensor> model_tensors(const runtime::CompressedModel& model) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : model->named_parameters()) out[p.key()] = p.value();
+  for (const auto& b : model->named_buffers()) out[b.key()] = b.value();
+  return out;
+}
+
+// Writes `bytes` to `path` through a synced temporary file and a rename.
+void write_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = c10::str(path, ".tmp-", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  TORCH_CHECK(fd >= 0, "nncf::save_checkpoint: cannot create ", tmp, ": ", std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      std::remove(tmp.c_str());
+      TORCH_CHECK(false, "nncf::save_checkpoint: writing ", tmp, " failed: ", std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = synced ? errno : err;
+    std::remove(tmp.c_str());
+    TORCH_CHECK(false, "nncf::save_checkpoint: cannot write ", path, ": ", std::strerror(e));
+  }
+  // Make the rename itself durable.
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const CompressionResult& result, const Config& config,
+                     const torch::optim::Optimizer* optimizer) {
+  TORCH_CHECK(result.ctrl && !result.model.is_empty(), "nncf::save_checkpoint: empty compression result");
+  torch::serialize::OutputArchive archive;
+  archive.write("format", std::string(kFormat));
+  archive.write("version", Checkpoint::kFormatVersion);
+  archive.write("config", config.root().dump());
+  std::vector<std::string> algorithms;
+  for (const AlgorithmConfig& a : config.compression()) algorithms.push_back(a.name);
+  archive.write("algorithms", c10::Join("\n", algorithms));
+
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : result.ctrl->state()) {
+    archive.write(c10::str("state_", keys.size()), v);
+    keys.push_back(k);
+  }
+  archive.write("state_keys", c10::Join("\n", keys));
+
+  torch::NoGradGuard no_grad;
+  std::vector<std::string> names;
+  for (const auto& [name, t] : model_tensors(result.model)) {
+    archive.write(c10::str("tensor_", names.size()), t.detach(), /*is_buffer=*/true);
+    names.push_back(name);
+  }
+  archive.write("tensor_names", c10::Join("\n", names));
+  archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    archive.write("optimizer", opt);
+  }
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_atomically(path, bytes.str());
+}
+
+Checkpoint Checkpoint::load(const std::string& path) {
+  TORCH_CHECK(std::ifstream(path).good(), "nncf::Checkpoint: cannot read ", path);
+  auto archive = std::make_shared<torch::serialize::InputArchive>();
+  try {
+    archive->load_from(path);
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, "nncf::Checkpoint: ", path, " is not a readable checkpoint (",
+                e.what_without_backtrace(), ")");
+  }
+  auto read = [&](const std::string& key) {
+    c10::IValue v;
+    TORCH_CHECK(archive->try_read(key, v), "nncf::Checkpoint: ", path, " is not an nncf-cpp checkpoint (no '",
+                key, "')");
+    return v;
+  };
+  const c10::IValue format = read("format");
+  TORCH_CHECK(format.isString() && format.toStringRef() == kFormat, "nncf::Checkpoint: ", path,
+              " is not an nncf-cpp checkpoint");
+  const int64_t version = read("version").toInt();
+  TORCH_CHECK(version <= kFormatVersion, "nncf::Checkpoint: ", path, " has format version ", version,
+              ", written by a newer nncf-cpp (this one reads up to ", kFormatVersion, ")");
+  Checkpoint c;
+  c.path_ = path;
+  c.config_json_ = read("config").toStringRef();
+  c.algorithms_ = split_lines(read("algorithms").toStringRef());
+  const auto keys = split_lines(read("state_keys").toStringRef());
+  for (size_t i = 0; i < keys.size(); ++i) c.controller_state_[keys[i]] = read(c10::str("state_", i));
+  const auto names = split_lines(read("tensor_names").toStringRef());
+  for (size_t i = 0; i < names.size(); ++i) {
+    at::Tensor t;
+    TORCH_CHECK(archive->try_read(c10::str("tensor_", i), t, /*is_buffer=*/true), "nncf::Checkpoint: ", path,
+                " is truncated: tensor '", names[i], "' is missing");
+    c.tensors_[names[i]] = t;
+  }
+  TORCH_CHECK(archive->try_read("rng_cpu", c.rng_, /*is_buffer=*/true), "nncf::Checkpoint: ", path,
+              " has no random generator state");
+  auto opt = std::make_shared<torch::serialize::InputArchive>();
+  if (archive->try_read("optimizer", *opt)) c.optimizer_ = opt;
+  return c;
+}
+
+void Checkpoint::restore_optimizer(torch::optim::Optimizer& optimizer) const {
+  TORCH_CHECK(optimizer_ != nullptr, "nncf::Checkpoint: ", path_, " holds no optimizer state");
+  optimizer.load(*optimizer_);
+}
+
+void Checkpoint::restore_model(runtime::CompressedModel& model) const {
+  const auto ours = model_tensors(model);
+  std::vector<std::string> missing, unexpected, shapes;
+  for (const auto& [name, t] : ours) {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) {
+      missing.push_back(name);
+    } else if (!it->second.sizes().equals(t.sizes())) {
+      std::ostringstream s;
+      s << name << " (saved " << it->second.sizes() << ", model " << t.sizes() << ")";
+      shapes.push_back(s.str());
+    }
+  }
+  for (const auto& entry : tensors_) {
+    if (!ours.count(entry.first)) unexpected.push_back(entry.first);
+  }
+  TORCH_CHECK(missing.empty() && unexpected.empty() && shapes.empty(), "nncf::Checkpoint: ", path_,
+              " does not match the model",
+              missing.empty() ? "" : "; missing in the checkpoint: ", c10::Join(", ", missing),
+              unexpected.empty() ? "" : "; not in the model: ", c10::Join(", ", unexpected),
+              shapes.empty() ? "" : "; shapes differ: ", c10::Join(", ", shapes));
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : ours) t.copy_(tensors_.at(name));
+}
+
+void Checkpoint::restore_rng() const {
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(rng_);
+}
+
+CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
+                                          const Checkpoint& checkpoint,
+                                          const std::vector<at::Tensor>& example_inputs) {
+  std::vector<std::string> algorithms;
+  for (const AlgorithmConfig& a : config.compression()) algorithms.push_back(a.name);
+  TORCH_CHECK(algorithms == checkpoint.algorithms(), "nncf: ", checkpoint.path(),
+              " was saved with algorithms [", c10::Join(", ", checkpoint.algorithms()), "], the config has [",
+              c10::Join(", ", algorithms), "]");
+  CompressionResult result = create_compressed_model(std::move(captured), config, example_inputs);
+  checkpoint.restore_model(result.model);
+  result.ctrl->load_state(checkpoint.controller_state());
+  checkpoint.restore_rng();
+  return result;
+}
+
+}  // namespace nncf
