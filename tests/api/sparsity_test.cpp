@@ -267,6 +267,20 @@ TEST(CombinedAlgorithms, SparsityPlusInt8TrainEndToEnd) {
   }
 }
 
+TEST(Checkpoint, FloatWeightsOfTheUsersModelLoadIntoACompressedModel) {
+  const auto config = config_of(R"([{"algorithm": "magnitude_sparsity", "sparsity_init": 0.5},
+                                    {"algorithm": "quantization"}])",
+                                "[1, 1, 12, 12]");
+  testing::SmallCNN trained(testing::SmallCNNOptions().width(4)), fresh(testing::SmallCNNOptions().width(4));
+  const std::string path = ::testing::TempDir() + "/nncf_fp32.pt";
+  torch::save(trained, path);
+  auto r = create_compressed_model(fresh, config);
+  torch::load(r.model, path);  // a checkpoint without nncf_hooks: the user's weights load, masks stay
+  std::remove(path.c_str());
+  EXPECT_TRUE(torch::equal(r.model->tensor("conv2.weight"), trained->conv2->weight));
+  EXPECT_TRUE(torch::equal(fresh->conv2->weight, trained->conv2->weight)) << "shared with the user's module";
+}
+
 // ---- checkpoints -------------------------------------------------------------------------------
 
 std::string temp_path(const std::string& name) {
