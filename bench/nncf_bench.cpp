@@ -21,6 +21,7 @@
 namespace nncf::bench {
 std::vector<Metric> run_executor(const Options& options);  // executor_bench.cpp
 std::vector<Metric> run_qat(const Options& options);       // qat_bench.cpp
+std::vector<Metric> run_sparsity(const Options& options);  // sparsity_bench.cpp
 }  // namespace nncf::bench
 
 namespace {
@@ -36,6 +37,8 @@ const Suite kSuites[] = {
      "fused fake quantize fwd+bwd (64x64x56x56 float) vs x.clone() and LibTorch's learnable op; "
      "INT8 QAT vs FP32 training step, ResNet-18 on Fashion-MNIST",
      nncf::bench::run_qat},
+    {"sparsity", "magnitude and RB sparsity vs FP32 training step, ResNet-18 on Fashion-MNIST",
+     nncf::bench::run_sparsity},
 };
 
 void usage(FILE* out) {

@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>
+#include <torch/autograd.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/types.h>
 
@@ -110,6 +111,20 @@ class MagnitudeSparsityController : public SparsityController {
 // NNCF's scale of the density error in the loss.
 constexpr double kRBLossScale = 0.05;
 
+// The number of kept weights, [m > 0] summed, with the straight-through gradient of
+// sigmoid(m) summed: d/dm = sigmoid'(m).
+struct KeptCount : public torch::autograd::Function<KeptCount> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& m) {
+    ctx->save_for_backward({m});
+    return m.gt(0).sum().to(m.scalar_type());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const torch::Tensor m = ctx->get_saved_variables()[0];
+    return {at::sigmoid_backward(grads[0].expand_as(m), m.sigmoid())};
+  }
+};
+
 class RBSparsityController : public SparsityController {
  public:
   RBSparsityController(runtime::CompressedModel model, SparsityConfig config)
@@ -140,23 +155,20 @@ class RBSparsityController : public SparsityController {
   at::Tensor loss() const override {
     if (frozen_ || masks_.empty()) return at::zeros({});
     const double target = 1.0 - level_;
-    auto density_of = [](const torch::Tensor& m) {
-      const torch::Tensor s = m.sigmoid();
-      return (m.detach().gt(0).to(s.scalar_type()) + s - s.detach()).sum();
-    };
     if (config_.params.sparsity_level_setting_mode == LevelSettingMode::Global) {
       torch::Tensor kept = at::zeros({});
       int64_t total = 0;
       for (const auto& m : masks_) {
-        kept = kept + density_of(m->mask);
+        kept = kept + KeptCount::apply(m->mask);
         total += m->mask.numel();
       }
       return ((kept / static_cast<double>(total) - target) / kRBLossScale).pow(2);
     }
     torch::Tensor loss = at::zeros({});
     for (const auto& m : masks_) {
-      loss = loss +
-             ((density_of(m->mask) / static_cast<double>(m->mask.numel()) - target) / kRBLossScale).pow(2);
+      loss =
+          loss +
+          ((KeptCount::apply(m->mask) / static_cast<double>(m->mask.numel()) - target) / kRBLossScale).pow(2);
     }
     return loss;
   }

@@ -7,24 +7,27 @@
 namespace nncf::sparsity {
 namespace {
 
-// y = w * [z > 0] with z = m + logit(u); straight-through to sigmoid(z) for the logits.
+// y = w * [z > 0] with z = m + logit(u); straight-through to sigmoid(z) for the logits. Few
+// weight-sized passes: u is drawn into the buffer that becomes z (saved for backward), the mask is
+// a bool tensor, and the backward's sigmoid derivative is one fused op.
 struct RBSample : public torch::autograd::Function<RBSample> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& w,
                                const torch::Tensor& m) {
-    torch::Tensor z = at::rand_like(m).clamp_(1e-6, 1.0 - 1e-6);
-    z = z.log() - at::log1p(z.neg()) + m;  // logit(u) + m
-    ctx->save_for_backward({w, z});
-    return w * z.gt(0).to(w.scalar_type());
+    torch::Tensor z = at::rand_like(m);
+    z.clamp_(1e-6, 1.0 - 1e-6).logit_().add_(m);
+    const torch::Tensor keep = z.gt(0);
+    ctx->save_for_backward({w, z, keep});
+    return w * keep;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& w = saved[0];
-    const torch::Tensor& z = saved[1];
+    const torch::Tensor& keep = saved[2];
     const torch::Tensor& g = grads[0];
-    const torch::Tensor s = z.sigmoid();
-    return {g * z.gt(0).to(g.scalar_type()), g * w * s * (1 - s)};
+    torch::Tensor s = saved[1].sigmoid();
+    return {g * keep, at::sigmoid_backward(g * w, s)};
   }
 };
 
