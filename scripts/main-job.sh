@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up, build, then capture torchvision's ResNet-18 (a TorchScript file written by
-# Debian's python3-torch) into the nncf-cpp IR, show what was captured, and fine-tune the captured
-# model on Fashion-MNIST side by side with the original -- the losses must agree step by step.
+# Debian's python3-torch) into the nncf-cpp IR, show what was captured, fine-tune the captured
+# model on Fashion-MNIST side by side with the original -- the losses must agree step by step --
+# then quantize it to INT8 (tools/configs/fmnist_int8.json), range-initialize and BN-adapt it on
+# training batches, fine-tune it, and compare its test accuracy with the FP32 model's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -19,4 +21,5 @@ export OMP_NUM_THREADS=1
 echo "IR written to $out/resnet18.ir (first lines below), DOT to $out/resnet18.dot"
 head -n 8 "$out/resnet18.ir"
 ./build/nncf-capture "$out/resnet18.pt" --input 2,3,28,28 --summary \
-  --train-steps 20 --fashion-mnist /usr/share/datasets/fashion-mnist
+  --train-steps 200 --compress tools/configs/fmnist_int8.json --compress-steps 200 \
+  --fashion-mnist /usr/share/datasets/fashion-mnist

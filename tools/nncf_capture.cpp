@@ -1,10 +1,11 @@
 // nncf-capture: captures a TorchScript model and shows what nncf-cpp sees -- the IR text (with the
 // scope names that `ignored_scopes` / `target_scopes` match), a DOT graph, op statistics -- and can
 // fine-tune the captured model for a few steps on Fashion-MNIST next to the original, to show that
-// the two train identically.
+// the two train identically, then compress it per an NNCF config and fine-tune the compressed model.
 //
 //   nncf-capture model.pt --input 1,3,224,224 [--input ...] [--ir out.ir] [--dot out.dot]
-//                [--summary] [--train-steps N --fashion-mnist DIR]
+//                [--summary] [--train-steps N] [--compress CONFIG.json [--compress-steps N]]
+//                [--fashion-mnist DIR]
 
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/nn/functional/loss.h>
@@ -15,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "nncf/api/compression.h"
 #include "nncf/capture/capture.h"
 #include "nncf/ir/printer.h"
 #include "nncf/runtime/compressed_model.h"
@@ -23,7 +25,8 @@ namespace {
 
 const char* kUsage =
     "usage: nncf-capture MODEL.pt --input D0,D1,... [--input ...] [--ir FILE] [--dot FILE] [--summary]\n"
-    "                    [--train-steps N --fashion-mnist DIR]\n"
+    "                    [--train-steps N] [--compress CONFIG.json [--compress-steps N]] [--fashion-mnist "
+    "DIR]\n"
     "Captures a TorchScript model (traced or scripted) into the nncf-cpp IR and prints it.\n"
     "  --input SHAPE        example input shape, batch first (repeat for several inputs)\n"
     "  --ir FILE            write the IR text to FILE instead of standard output\n"
@@ -31,7 +34,10 @@ const char* kUsage =
     "  --summary            print op counts by metatype instead of the IR\n"
     "  --train-steps N      then train original and captured model N SGD steps on Fashion-MNIST\n"
     "                       (the model must take 1x28x28 or 3x28x28 inputs and give 10 logits)\n"
-    "  --fashion-mnist DIR  folder with train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz\n";
+    "  --compress FILE      then compress the model per an NNCF JSON config, initialize it on training\n"
+    "                       batches, fine-tune it and compare its test accuracy with the FP32 model's\n"
+    "  --compress-steps N   fine-tuning steps of the compressed model (default 200)\n"
+    "  --fashion-mnist DIR  folder with the Fashion-MNIST IDX files (train-* and t10k-*, gzip)\n";
 
 std::vector<int64_t> parse_shape(const std::string& s) {
   std::vector<int64_t> dims;
@@ -78,12 +84,81 @@ torch::Tensor read_idx(const std::string& path, int64_t limit) {
   return t;
 }
 
-void train_side_by_side(torch::jit::Module& original, nncf::runtime::CompressedModel& captured, int64_t in_channels,
-                        int steps, const std::string& dir) {
+// Fashion-MNIST images (normalized, `channels` copies of the gray channel) and labels.
+std::pair<torch::Tensor, torch::Tensor> fashion_mnist(const std::string& dir, const std::string& split,
+                                                      int64_t n, int64_t channels) {
+  auto images = read_idx(dir + "/" + split + "-images-idx3-ubyte.gz", n).to(torch::kFloat).div_(255);
+  auto labels = read_idx(dir + "/" + split + "-labels-idx1-ubyte.gz", n).to(torch::kLong);
+  images = images.sub_(0.2860).div_(0.3530).unsqueeze(1).expand({-1, channels, 28, 28}).contiguous();
+  return {images, labels};
+}
+
+double accuracy(nncf::runtime::CompressedModel& model, const torch::Tensor& x, const torch::Tensor& y) {
+  torch::NoGradGuard no_grad;
+  const bool training = model->is_training();
+  model->eval();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < x.size(0); i += 250) {
+    const int64_t n = std::min<int64_t>(250, x.size(0) - i);
+    correct += model->forward(x.narrow(0, i, n)).argmax(1).eq(y.narrow(0, i, n)).sum().item<int64_t>();
+  }
+  model->train(training);
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0));
+}
+
+// Compresses the (fine-tuned) model per an NNCF config, initializes it on training batches,
+// fine-tunes it and reports the accuracy before and after on the first test images.
+void compress_and_tune(torch::jit::Module& module, const std::vector<torch::Tensor>& examples,
+                       const std::string& config_path, int steps, const std::string& dir) {
+  const int64_t batch = 32, channels = examples[0].size(1);
+  auto [train_x, train_y] = fashion_mnist(dir, "train", 60000, channels);
+  auto [test_x, test_y] = fashion_mnist(dir, "t10k", 2000, channels);
+  auto config = nncf::Config::from_file(config_path);
+
+  auto fp32 = nncf::capture::capture_torchscript(module, examples);
+  nncf::runtime::CompressedModel fp32_model(std::move(fp32.graph), fp32.tensors);
+  const double fp32_accuracy = accuracy(fp32_model, test_x, test_y);
+
+  auto [ctrl, model] =
+      nncf::create_compressed_model(nncf::capture::capture_torchscript(module, examples), config, examples);
+  ctrl->initialize(nncf::InitData([&](const nncf::InitData::Visitor& visit) {
+    for (int64_t i = 0; i + batch <= train_x.size(0); i += batch) {
+      if (!visit({train_x.narrow(0, i, batch)})) return;
+    }
+  }));
+  const double initial = accuracy(model, test_x, test_y);
+  std::printf("%s: FP32 %.2f%%, compressed right after initialization %.2f%% (first %lld test images)\n",
+              ctrl->name().c_str(), fp32_accuracy, initial, static_cast<long long>(test_x.size(0)));
+
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.005).momentum(0.9));
+  model->train();
+  ctrl->scheduler().epoch_step();
+  // Fine-tuning continues after the batches the FP32 steps used.
+  const int64_t offset = 32 * 200;
+  for (int s = 0; s < steps; ++s) {
+    ctrl->scheduler().step();
+    const int64_t at = (offset + s * batch) % (train_x.size(0) - batch);
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(model->forward(train_x.narrow(0, at, batch)),
+                                                     train_y.narrow(0, at, batch)) +
+                ctrl->loss();
+    loss.backward();
+    opt.step();
+    if (s % 25 == 0 || s + 1 == steps)
+      std::printf("  compressed fine-tuning step %4d  loss %.4f\n", s, loss.item<float>());
+  }
+  const double tuned = accuracy(model, test_x, test_y);
+  nncf::Statistics summary;
+  summary.tables = {ctrl->statistics().tables.front()};
+  std::cout << summary.to_string();
+  std::printf("accuracy on the first %lld test images: FP32 %.2f%%, %s after %d fine-tuning steps %.2f%%\n",
+              static_cast<long long>(test_x.size(0)), fp32_accuracy, ctrl->name().c_str(), steps, tuned);
+}
+
+void train_side_by_side(torch::jit::Module& original, nncf::runtime::CompressedModel& captured,
+                        int64_t in_channels, int steps, const std::string& dir) {
   const int64_t batch = 32;
-  auto images = read_idx(dir + "/train-images-idx3-ubyte.gz", batch * steps).to(torch::kFloat).div_(255);
-  auto labels = read_idx(dir + "/train-labels-idx1-ubyte.gz", batch * steps).to(torch::kLong);
-  images = images.sub_(0.2860).div_(0.3530).unsqueeze(1).expand({-1, in_channels, 28, 28}).contiguous();
+  auto [images, labels] = fashion_mnist(dir, "train", batch * steps, in_channels);
 
   // The two models share their parameters; each step runs on the original, is undone, then runs
   // on the captured model, and the losses are compared.
@@ -114,7 +189,8 @@ void train_side_by_side(torch::jit::Module& original, nncf::runtime::CompressedM
 }
 
 int run(int argc, char** argv) {
-  std::string model_path, ir_path, dot_path, mnist_dir;
+  std::string model_path, ir_path, dot_path, mnist_dir, config_path;
+  int compress_steps = 200;
   std::vector<torch::Tensor> examples;
   bool summary = false;
   int steps = 0;
@@ -137,6 +213,14 @@ int run(int argc, char** argv) {
       char* end = nullptr;
       steps = static_cast<int>(std::strtol(v.c_str(), &end, 10));
       TORCH_CHECK(!v.empty() && *end == '\0' && steps >= 0, "--train-steps: expected a count, got '", v, "'");
+    } else if (a == "--compress") {
+      config_path = value();
+    } else if (a == "--compress-steps") {
+      const std::string v = value();
+      char* end = nullptr;
+      compress_steps = static_cast<int>(std::strtol(v.c_str(), &end, 10));
+      TORCH_CHECK(!v.empty() && *end == '\0' && compress_steps >= 0,
+                  "--compress-steps: expected a count, got '", v, "'");
     } else if (a == "--fashion-mnist") {
       mnist_dir = value();
     } else if (a == "-h" || a == "--help") {
@@ -147,8 +231,10 @@ int run(int argc, char** argv) {
       model_path = a;
     }
   }
-  TORCH_CHECK(!model_path.empty() && !examples.empty(), "a model and at least one --input are needed\n", kUsage);
+  TORCH_CHECK(!model_path.empty() && !examples.empty(), "a model and at least one --input are needed\n",
+              kUsage);
   TORCH_CHECK(steps == 0 || !mnist_dir.empty(), "--train-steps needs --fashion-mnist DIR");
+  TORCH_CHECK(config_path.empty() || !mnist_dir.empty(), "--compress needs --fashion-mnist DIR");
 
   torch::jit::Module module = nncf::capture::load_torchscript(model_path);
   auto cap = nncf::capture::capture_torchscript(module, examples);
@@ -168,6 +254,7 @@ int run(int argc, char** argv) {
     nncf::runtime::CompressedModel captured(std::move(cap.graph), cap.tensors);
     train_side_by_side(module, captured, examples[0].size(1), steps, mnist_dir);
   }
+  if (!config_path.empty()) compress_and_tune(module, examples, config_path, compress_steps, mnist_dir);
   return 0;
 }
 
