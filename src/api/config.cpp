@@ -299,16 +299,6 @@ const std::vector<std::pair<c10::ScalarType, const char*>> kInputTypes = {
     {c10::kInt, "int"},     {c10::kByte, "uint8"},    {c10::kBool, "bool"}};
 
 template <typename E>
-E read_enum(const ConfigNode& node, const std::vector<std::pair<E, const char*>>& table) {
-  std::vector<std::string> names;
-  for (const auto& [e, name] : table) names.push_back(name);
-  std::string v = node.as_enum(names);
-  for (const auto& [e, name] : table)
-    if (v == name) return e;
-  TORCH_INTERNAL_ASSERT(false);
-}
-
-template <typename E>
 const char* enum_name(E e, const std::vector<std::pair<E, const char*>>& table) {
   for (const auto& [value, name] : table)
     if (value == e) return name;
@@ -322,8 +312,8 @@ InputInfo parse_input_info(const ConfigNode& node) {
   if (!size.exists()) size.fail("required key is missing");
   info.sample_size = size.as_int_list();
   for (size_t i = 0; i < info.sample_size.size(); ++i) size[i].as_int(0, INT64_MAX);
-  if (node.has("type")) info.type = read_enum(node["type"], kInputTypes);
-  if (node.has("filler")) info.filler = read_enum(node["filler"], kFillers);
+  if (node.has("type")) info.type = node["type"].as_enum(kInputTypes);
+  if (node.has("filler")) info.filler = node["filler"].as_enum(kFillers);
   if (node.has("keyword")) info.keyword = node["keyword"].as_string();
   return info;
 }
@@ -395,7 +385,7 @@ Config Config::from_string(const std::string& text, const std::string& source) {
       config.input_info_.push_back(parse_input_info(info));
     }
   }
-  if (root.has("target_device")) config.target_device_ = read_enum(root["target_device"], kDevices);
+  if (root.has("target_device")) config.target_device_ = root["target_device"].as_enum(kDevices);
   if (root.has("log_dir")) config.log_dir_ = root["log_dir"].as_string();
   if (root.has("compression_lr_multiplier"))
     config.compression_lr_multiplier_ = root["compression_lr_multiplier"].as_double();

@@ -25,16 +25,6 @@ const Names<OverflowFix> kOverflowFixes = {{OverflowFix::Enable, "enable"},
 const Names<QuantizerGroup> kGroups = {{QuantizerGroup::Weights, "weights"},
                                        {QuantizerGroup::Activations, "activations"}};
 
-template <typename E>
-E read_enum(const ConfigNode& node, const Names<E>& table) {
-  std::vector<std::string> names;
-  for (const auto& entry : table) names.push_back(entry.second);
-  std::string v = node.as_enum(names);
-  for (const auto& [e, name] : table)
-    if (name == v) return e;
-  TORCH_INTERNAL_ASSERT(false);
-}
-
 // Keys that NNCF 1.x accepted and 2.x rejects: say what replaced them instead of a generic hint.
 void reject_legacy_keys(const ConfigNode& node) {
   static const std::vector<std::pair<std::string, std::string>> kLegacy = {
@@ -78,7 +68,7 @@ RangeInitConfig parse_range_entry(const ConfigNode& node, bool per_layer) {
   if (node.has("target_scopes")) r.target_scopes = node["target_scopes"].as_scopes();
   if (node.has("ignored_scopes")) r.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_quantizer_group"))
-    r.target_quantizer_group = read_enum(node["target_quantizer_group"], kGroups);
+    r.target_quantizer_group = node["target_quantizer_group"].as_enum(kGroups);
   return r;
 }
 
@@ -103,7 +93,7 @@ QuantizerGroupConfig parse_group(const ConfigNode& node, bool activations) {
   if (activations) known.push_back("unified_scale_ops");
   node.check_keys(known);
   QuantizerGroupConfig g;
-  if (node.has("mode")) g.mode = read_enum(node["mode"], kModes);
+  if (node.has("mode")) g.mode = node["mode"].as_enum(kModes);
   if (node.has("bits")) g.bits = read_bits(node["bits"]);
   if (node.has("signed")) g.is_signed = node["signed"].as_bool();
   if (node.has("per_channel")) g.per_channel = node["per_channel"].as_bool();
@@ -137,7 +127,7 @@ std::vector<ScopeOverride> parse_overrides(const ConfigNode& node) {
         entry.fail(std::string("invalid regular expression in the key: ") + e.what());
       }
     }
-    if (entry.has("mode")) o.mode = read_enum(entry["mode"], kModes);
+    if (entry.has("mode")) o.mode = entry["mode"].as_enum(kModes);
     if (entry.has("bits")) o.bits = read_bits(entry["bits"]);
     if (entry.has("signed")) o.is_signed = entry["signed"].as_bool();
     if (entry.has("per_channel")) o.per_channel = entry["per_channel"].as_bool();
@@ -206,7 +196,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
       precision.fail("not supported yet: mixed-precision initialization (type " + type + ")");
     }
   }
-  if (node.has("preset")) q.preset = read_enum(node["preset"], kPresets);
+  if (node.has("preset")) q.preset = node["preset"].as_enum(kPresets);
   if (node.has("quantize_inputs")) q.quantize_inputs = node["quantize_inputs"].as_bool();
   if (node.has("quantize_outputs")) q.quantize_outputs = node["quantize_outputs"].as_bool();
   if (node.has("weights")) q.weights = parse_group(node["weights"], false);
@@ -220,7 +210,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   }
   if (node.has("export_to_onnx_standard_ops"))
     q.export_to_onnx_standard_ops = node["export_to_onnx_standard_ops"].as_bool();
-  if (node.has("overflow_fix")) q.overflow_fix = read_enum(node["overflow_fix"], kOverflowFixes);
+  if (node.has("overflow_fix")) q.overflow_fix = node["overflow_fix"].as_enum(kOverflowFixes);
   if (node.has("params")) q.staged = parse_staged(node["params"]);
   if (node.has("ignored_scopes")) q.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_scopes")) q.target_scopes = node["target_scopes"].as_scopes();

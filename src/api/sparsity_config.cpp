@@ -24,16 +24,6 @@ const Names<LevelSettingMode> kModes = {{LevelSettingMode::Global, "global"},
 const Names<WeightImportance> kImportances = {{WeightImportance::NormedAbs, "normed_abs"},
                                               {WeightImportance::Abs, "abs"}};
 
-template <typename E>
-E read_enum(const ConfigNode& node, const Names<E>& table) {
-  std::vector<std::string> names;
-  for (const auto& entry : table) names.push_back(entry.second);
-  std::string v = node.as_enum(names);
-  for (const auto& [e, name] : table)
-    if (name == v) return e;
-  TORCH_INTERNAL_ASSERT(false);
-}
-
 // A sparsity level: the fraction of zeroed weights, in [0, 1) (a level of 1 would zero every
 // weight, and the exponential schedule works on the density 1 - level, which must stay > 0).
 double read_level(const ConfigNode& node) {
@@ -74,7 +64,7 @@ SparsityParams parse_params(const ConfigNode& node, bool magnitude) {
 
   SparsityParams p;
   p.schedule = magnitude ? Schedule::Polynomial : Schedule::Exponential;
-  if (node.has("schedule")) p.schedule = read_enum(node["schedule"], kSchedules);
+  if (node.has("schedule")) p.schedule = node["schedule"].as_enum(kSchedules);
   // The adaptive schedule raises the level when the RB loss reports that the model caught up;
   // magnitude sparsity has no such loss (NNCF fails at the first epoch_step).
   if (magnitude && p.schedule == Schedule::Adaptive)
@@ -125,8 +115,8 @@ SparsityParams parse_params(const ConfigNode& node, bool magnitude) {
   }
   if (node.has("patience")) p.patience = node["patience"].as_int(1, INT64_MAX);
   if (node.has("sparsity_level_setting_mode"))
-    p.sparsity_level_setting_mode = read_enum(node["sparsity_level_setting_mode"], kModes);
-  if (node.has("weight_importance")) p.weight_importance = read_enum(node["weight_importance"], kImportances);
+    p.sparsity_level_setting_mode = node["sparsity_level_setting_mode"].as_enum(kModes);
+  if (node.has("weight_importance")) p.weight_importance = node["weight_importance"].as_enum(kImportances);
   return p;
 }
 

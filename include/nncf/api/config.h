@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nncf {
@@ -68,6 +69,17 @@ class ConfigNode {
   std::string as_string() const;
   /// A string that must be one of `allowed`; the error lists them and suggests the closest.
   std::string as_enum(const std::vector<std::string>& allowed) const;
+  /// An enum value by its JSON spelling; `table` pairs every value with its name.
+  template <typename E>
+  E as_enum(const std::vector<std::pair<E, const char*>>& table) const {
+    std::vector<std::string> names;
+    for (const auto& entry : table) names.push_back(entry.second);
+    const std::string v = as_enum(names);
+    for (const auto& [e, name] : table) {
+      if (v == name) return e;
+    }
+    fail("unreachable: '" + v + "' is in the table");
+  }
   std::vector<int64_t> as_int_list() const;
   std::vector<double> as_double_list() const;
   /// A string or a list of strings.
