@@ -197,4 +197,12 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   return result;
 }
 
+CompressionResult create_compressed_model(const std::string& torchscript_path, const Config& config,
+                                          const Checkpoint& checkpoint,
+                                          const std::vector<at::Tensor>& inputs) {
+  const std::vector<at::Tensor> example = inputs.empty() ? example_inputs(config) : inputs;
+  return create_compressed_model(capture::capture_torchscript_file(torchscript_path, example), config,
+                                 checkpoint, example);
+}
+
 }  // namespace nncf

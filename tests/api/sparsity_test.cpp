@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -339,6 +340,27 @@ TEST(Checkpoint, ResumedTrainingIsBitIdentical) {
   }
   const auto ba = a.model->named_buffers();
   for (const auto& p : c.model->named_buffers()) EXPECT_TRUE(torch::equal(p.value(), ba[p.key()])) << p.key();
+}
+
+TEST(Checkpoint, TorchScriptModelsResumeToo) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  ASSERT_NE(dir, nullptr) << "NNCF_TEST_MODELS_DIR is set by CTest";
+  const std::string model = std::string(dir) + "/resnet18_traced.pt";
+  const auto config = config_of(R"([{"algorithm": "magnitude_sparsity", "sparsity_init": 0.4},
+                                    {"algorithm": "quantization", "initializer": {"range": {"num_init_samples": 4}}}])",
+                                "[1, 3, 32, 32]");
+  auto a = create_compressed_model(model, config);
+  const torch::Tensor x = torch::randn({4, 3, 32, 32});
+  a.ctrl->initialize(InitData([&](const InitData::Visitor& visit) { visit({x}); }));
+  const std::string path = temp_path("torchscript.ckpt");
+  save_checkpoint(path, a, config);
+  auto b = create_compressed_model(model, config, Checkpoint::load(path));
+  std::remove(path.c_str());
+  a.model->eval();
+  b.model->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(a.model->forward(x), b.model->forward(x)));
+  EXPECT_EQ(b.ctrl->statistics().values.at("magnitude_sparsity.sparsity_level"), 0.4);
 }
 
 TEST(Checkpoint, BadCheckpointsGiveClearErrorsAndSavesAreAtomic) {

@@ -74,6 +74,11 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
                                           const Checkpoint& checkpoint,
                                           const std::vector<at::Tensor>& example_inputs = {});
 
+/// A TorchScript file, resumed from a checkpoint.
+CompressionResult create_compressed_model(const std::string& torchscript_path, const Config& config,
+                                          const Checkpoint& checkpoint,
+                                          const std::vector<at::Tensor>& example_inputs = {});
+
 /// A C++ module, resumed from a checkpoint.
 template <typename ModuleHolder,
           typename = std::enable_if_t<!std::is_convertible_v<ModuleHolder&, std::string> &&
