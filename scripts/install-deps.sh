@@ -38,3 +38,23 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: all Debian packages present"
 fi
+
+# ONNX Runtime for the export tests' oracle (tests/support/ort_run.js): npm's prebuilt
+# onnxruntime-node, pinned, into third_party/ort/node_modules (git-ignored). --ignore-scripts: the
+# package's install script would fetch CUDA EP binaries from NuGet; the CPU library is in the tarball.
+ORT_VERSION=1.30.0
+ort_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/third_party/ort"
+ort_pkg="$ort_dir/node_modules/onnxruntime-node"
+installed_ort="$(node -p "require('$ort_pkg/package.json').version" 2>/dev/null || true)"
+if [ "$installed_ort" = "$ORT_VERSION" ]; then
+  echo "install-deps: onnxruntime-node $ORT_VERSION present"
+else
+  echo "install-deps: installing onnxruntime-node $ORT_VERSION into $ort_dir"
+  (cd "$ort_dir" && npm install --ignore-scripts --no-audit --no-fund --no-save \
+    "onnxruntime-node@$ORT_VERSION" >/dev/null)
+fi
+if ! ls "$ort_pkg"/bin/napi-v*/linux/x64/libonnxruntime.so.* >/dev/null 2>&1; then
+  echo "install-deps: error: onnxruntime-node $ORT_VERSION has no prebuilt" \
+    "bin/napi-v*/linux/x64/libonnxruntime.so.* under $ort_pkg" >&2
+  exit 1
+fi
