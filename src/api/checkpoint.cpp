@@ -3,15 +3,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>
-#include <fcntl.h>
 #include <torch/serialize/output-archive.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "nncf/runtime/files.h"
 
 namespace nncf {
 namespace {
@@ -31,41 +29,6 @@ std::map<std::string, at::Tensor> model_tensors(const runtime::CompressedModel& 
   for (const auto& p : model->named_parameters()) out[p.key()] = p.value();
   for (const auto& b : model->named_buffers()) out[b.key()] = b.value();
   return out;
-}
-
-// Writes `bytes` to `path` through a synced temporary file and a rename.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = c10::str(path, ".tmp-", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  TORCH_CHECK(fd >= 0, "nncf::save_checkpoint: cannot create ", tmp, ": ", std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      std::remove(tmp.c_str());
-      TORCH_CHECK(false, "nncf::save_checkpoint: writing ", tmp, " failed: ", std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = synced ? errno : err;
-    std::remove(tmp.c_str());
-    TORCH_CHECK(false, "nncf::save_checkpoint: cannot write ", path, ": ", std::strerror(e));
-  }
-  // Make the rename itself durable.
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 }  // namespace
@@ -103,7 +66,7 @@ void save_checkpoint(const std::string& path, const CompressionResult& result, c
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_atomically(path, bytes.str());
+  runtime::write_file_atomically(path, bytes.str(), "nncf::save_checkpoint");
 }
 
 Checkpoint Checkpoint::load(const std::string& path) {

@@ -110,6 +110,31 @@ TEST(FakeQuantizeModule, LogarithmScaleTrainsTheLogOfTheRange) {
   EXPECT_GT(asym->input_range_value().item<float>(), 0.0f) << "an empty range never gives log(0)";
 }
 
+TEST(FakeQuantizeModule, BuiltinOpsGiveTheSameGrid) {
+  torch::manual_seed(0);
+  FakeQuantize sym(FakeQuantizeOptions().is_signed(true));
+  FakeQuantize per_channel(FakeQuantizeOptions().is_signed(true).channels(6).axis(0).bits(7));
+  FakeQuantize asym(FakeQuantizeOptions().mode(QuantizationMode::Asymmetric).bits(4));
+  sym->set_range(torch::tensor({-2.0f}), torch::tensor({1.5f}));
+  per_channel->set_range(-torch::rand({6}) - 0.5, torch::rand({6}) + 0.5);
+  asym->set_range(torch::tensor({-0.7f}), torch::tensor({2.3f}));
+  const torch::Tensor x = torch::randn({6, 5, 7, 3}) * 1.5;
+  for (FakeQuantize* fq : {&sym, &per_channel, &asym}) {
+    const torch::Tensor fused = (*fq)->forward(x);
+    torch::Tensor builtin;
+    {
+      BuiltinFakeQuantizeGuard guard;
+      builtin = (*fq)->forward(x);
+    }
+    const torch::Tensor step = (*fq)->affine_params().step.max();
+    EXPECT_LE((fused - builtin).abs().max().item<float>(), step.item<float>() * 1.0001f) << **fq;
+    EXPECT_GT(fused.eq(builtin).to(torch::kFloat).mean().item<float>(), 0.999f) << **fq;
+  }
+  // Back to the nncf:: operators once the guard is gone.
+  EXPECT_TRUE(
+      torch::equal(sym->forward(x), kernels::fake_quantize_symmetric(x, sym->scale_value(), -128, 127, 1)));
+}
+
 TEST(FakeQuantizeModule, TrainsInsideACompressedModel) {
   TinyNet net;
   auto cap = capture::capture_module(net, {torch::randn({2, 3, 6, 6})});

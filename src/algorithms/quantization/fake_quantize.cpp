@@ -9,6 +9,8 @@ namespace {
 // non-positive ranges.
 constexpr double kRangeEps = 1e-16;
 
+thread_local bool use_builtin_ops = false;
+
 int64_t read_int(const torch::Tensor& buffer) {
   // A plain read of a CPU scalar: no dispatcher call on the hot path.
   TORCH_INTERNAL_ASSERT(buffer.defined() && buffer.numel() == 1 && buffer.scalar_type() == torch::kLong);
@@ -49,8 +51,43 @@ kernels::LevelRange FakeQuantizeImpl::levels() const {
   return kernels::level_range(bits(), is_signed(), options.narrow_range());
 }
 
+BuiltinFakeQuantizeGuard::BuiltinFakeQuantizeGuard() : previous_(use_builtin_ops) {
+  use_builtin_ops = true;
+}
+BuiltinFakeQuantizeGuard::~BuiltinFakeQuantizeGuard() {
+  use_builtin_ops = previous_;
+}
+
+FakeQuantizeImpl::AffineParams FakeQuantizeImpl::affine_params() const {
+  torch::NoGradGuard no_grad;
+  AffineParams p;
+  if (options.mode() == QuantizationMode::Symmetric) {
+    const kernels::LevelRange l = levels();
+    p.step = (scale_value() / static_cast<double>(l.high)).to(torch::kFloat);
+    p.zero_point = torch::zeros(p.step.sizes(), torch::kInt);
+    p.quant_min = l.low;
+    p.quant_max = l.high;
+  } else {
+    const int64_t n = levels().levels();
+    auto [low, range] = kernels::tune_range(input_low.detach(), input_range_value().detach(), n);
+    p.step = (range / static_cast<double>(n - 1)).to(torch::kFloat);
+    p.zero_point = (-low / p.step).round().to(torch::kInt);
+    p.quant_min = 0;
+    p.quant_max = n - 1;
+  }
+  return p;
+}
+
 torch::Tensor FakeQuantizeImpl::forward(const torch::Tensor& x) {
   if (!is_enabled()) return x;
+  if (use_builtin_ops) {
+    const AffineParams p = affine_params();
+    if (options.channels() > 0) {
+      return torch::fake_quantize_per_channel_affine(x, p.step, p.zero_point, options.axis(), p.quant_min,
+                                                     p.quant_max);
+    }
+    return torch::fake_quantize_per_tensor_affine(x, p.step, p.zero_point, p.quant_min, p.quant_max);
+  }
   const int64_t axis = options.channels() > 0 ? options.axis() : 1;
   if (options.mode() == QuantizationMode::Symmetric) {
     const kernels::LevelRange l = levels();

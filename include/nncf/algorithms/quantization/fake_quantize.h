@@ -47,6 +47,14 @@ class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
 
   /// Fake-quantizes `x` (identity while disabled).
   torch::Tensor forward(const torch::Tensor& x);
+  /// The quantizer as LibTorch's built-in ops see it: the step per level (float, one per channel
+  /// or one), the zero point (int32, same shape) and the integer bounds. Asymmetric ranges are
+  /// TuneRange'd first. No autograd history.
+  struct AffineParams {
+    torch::Tensor step, zero_point;
+    int64_t quant_min = 0, quant_max = 0;
+  };
+  AffineParams affine_params() const;
 
   void set_enabled(bool enabled);
   bool is_enabled() const;
@@ -78,5 +86,21 @@ class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
 };
 
 TORCH_MODULE(FakeQuantize);
+
+/// While alive, FakeQuantize modules on this thread compute with LibTorch's built-in
+/// `fake_quantize_per_tensor_affine` / `fake_quantize_per_channel_affine` (step = range / levels,
+/// zero point from TuneRange) instead of the nncf:: operators, so that a traced model holds only
+/// built-in ops (TorchScript export). The grid is the same; an element exactly halfway between two
+/// levels may round to the other one.
+class BuiltinFakeQuantizeGuard {
+ public:
+  BuiltinFakeQuantizeGuard();
+  ~BuiltinFakeQuantizeGuard();
+  BuiltinFakeQuantizeGuard(const BuiltinFakeQuantizeGuard&) = delete;
+  BuiltinFakeQuantizeGuard& operator=(const BuiltinFakeQuantizeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
 
 }  // namespace nncf::quantization
