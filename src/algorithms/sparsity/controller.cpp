@@ -15,6 +15,7 @@
 #include "nncf/algorithms/sparsity/mask.h"
 #include "nncf/algorithms/sparsity/scheduler.h"
 #include "nncf/algorithms/weights.h"
+#include "nncf/kernels/rb_mask.h"
 
 namespace nncf::sparsity {
 namespace {
@@ -121,7 +122,7 @@ struct KeptCount : public torch::autograd::Function<KeptCount> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const torch::Tensor m = ctx->get_saved_variables()[0];
-    return {at::sigmoid_backward(grads[0].expand_as(m), m.sigmoid())};
+    return {kernels::rb_sigmoid_backward(grads[0], m)};  // one fused pass
   }
 };
 

@@ -4,30 +4,30 @@
 
 #include <ostream>
 
+#include "nncf/kernels/rb_mask.h"
+
 namespace nncf::sparsity {
 namespace {
 
-// y = w * [z > 0] with z = m + logit(u); straight-through to sigmoid(z) for the logits. Few
-// weight-sized passes: u is drawn into the buffer that becomes z (saved for backward), the mask is
-// a bool tensor, and the backward's sigmoid derivative is one fused op.
+// y = w * [z > 0] with z = m + logit(u); straight-through to sigmoid(z) for the logits. The fused
+// kernels (nncf/kernels/rb_mask.h) draw u from a counter-based stream keyed by one seed per call, so
+// the backward recomputes u instead of saving z and the mask: one pass each way, nothing
+// weight-sized saved beyond the inputs.
 struct RBSample : public torch::autograd::Function<RBSample> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& w,
                                const torch::Tensor& m) {
-    torch::Tensor z = at::rand_like(m);
-    z.clamp_(1e-6, 1.0 - 1e-6).logit_().add_(m);
-    const torch::Tensor keep = z.gt(0);
-    ctx->save_for_backward({w, z, keep});
-    return w * keep;
+    const int64_t seed = kernels::rb_mask_seed();
+    ctx->save_for_backward({w, m});
+    ctx->saved_data["seed"] = seed;
+    return kernels::rb_mask_forward(w, m, seed);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor& w = saved[0];
-    const torch::Tensor& keep = saved[2];
-    const torch::Tensor& g = grads[0];
-    torch::Tensor s = saved[1].sigmoid();
-    return {g * keep, at::sigmoid_backward(g * w, s)};
+    auto [grad_w, grad_m] =
+        kernels::rb_mask_backward(grads[0], saved[0], saved[1], ctx->saved_data["seed"].toInt());
+    return {grad_w, grad_m};
   }
 };
 
