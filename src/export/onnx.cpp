@@ -1,0 +1,412 @@
+#include "nncf/export/onnx.h"
+
+#include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
+#include <fcntl.h>
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+#include <torch/autograd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "onnx_ops.h"
+
+namespace nncf::exporting {
+namespace {
+
+using detail::Sym;
+using runtime::Hook;
+using runtime::InsertionPoint;
+
+constexpr const char* kWho = "nncf::export_onnx";
+
+// Writes `bytes` to `path` through a synced temporary file in the same folder and a rename.
+void write_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = c10::str(path, ".tmp-", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  TORCH_CHECK(fd >= 0, kWho, ": cannot create ", tmp, ": ", std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      std::remove(tmp.c_str());
+      TORCH_CHECK(false, kWho, ": writing ", tmp, " failed: ", std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = synced ? errno : err;
+    std::remove(tmp.c_str());
+    TORCH_CHECK(false, kWho, ": cannot write ", path, ": ", std::strerror(e));
+  }
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+Sym from_constant(const ir::Constant& c) {
+  using K = ir::Constant::Kind;
+  Sym s;
+  switch (c.kind()) {
+    case K::None:
+      return s;
+    case K::Bool:
+      return Sym::int_const(c.to_bool());
+    case K::Int:
+      return Sym::int_const(c.to_int());
+    case K::Double:
+      s.kind = Sym::Kind::Double;
+      s.d = c.to_double();
+      return s;
+    case K::IntList:
+      s.kind = Sym::Kind::IntList;
+      for (int64_t v : c.to_int_list()) s.items.push_back(Sym::int_const(v));
+      return s;
+    default:
+      s.kind = Sym::Kind::Other;
+      return s;
+  }
+}
+
+struct HookAt {
+  const Hook* hook;
+  const InsertionPoint* point;
+};
+
+class Exporter {
+ public:
+  Exporter(runtime::CompressedModelImpl& model, const OnnxOptions& options,
+           const std::vector<HookExporter>& exporters)
+      : model_(model), graph_(model.graph()), options_(options), exporters_(exporters), b_(options.opset) {
+    std::vector<HookAt> sorted;
+    for (const Hook& h : model.hooks()) {
+      for (const InsertionPoint& p : h.points) sorted.push_back({&h, &p});
+    }
+    // The runtime's order: ascending priority, ties in insertion order.
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const HookAt& a, const HookAt& b) { return a.hook->priority < b.hook->priority; });
+    for (const HookAt& ha : sorted) {
+      switch (ha.point->kind) {
+        case InsertionPoint::Kind::WeightPreOp:
+        case InsertionPoint::Kind::ModelInput:
+          input_hooks_[ha.point->target].push_back(ha);
+          break;
+        case InsertionPoint::Kind::PreOp:
+          pre_hooks_[ha.point->target].push_back(ha);
+          break;
+        case InsertionPoint::Kind::PostOp:
+          post_hooks_[ha.point->target].push_back(ha);
+          break;
+      }
+    }
+  }
+
+  onnx::ModelProto run();
+
+  // ---- what converters ask for ----
+  Sym value(const ir::Value* v);
+  std::optional<at::Tensor> tensor_value(const ir::Value* v);
+  std::string apply_hooks(const std::vector<HookAt>& hooks, std::string name,
+                          const std::optional<at::Tensor>& weight);
+  void find_foldable_batch_norms();
+
+  const ir::Node* folded_bn_of(const ir::Node* n) const {
+    auto it = folds_.find(n);
+    return it == folds_.end() ? nullptr : it->second;
+  }
+
+  std::map<const ir::Value*, Sym> syms_;
+  runtime::CompressedModelImpl& model_;
+  const ir::Graph& graph_;
+  const OnnxOptions& options_;
+  const std::vector<HookExporter>& exporters_;
+  OnnxBuilder b_;
+  std::unordered_map<std::string, std::vector<HookAt>> input_hooks_, pre_hooks_, post_hooks_;
+  std::map<const ir::Value*, at::Tensor> evaluated_;
+  std::unordered_map<const ir::Node*, const ir::Node*> folds_;  // conv -> bn and bn -> bn
+};
+
+class NodeContext : public detail::Context {
+ public:
+  NodeContext(Exporter& e, const ir::Node& n) : Context(e.b_, n), e_(e) {}
+
+  Sym arg(size_t i) override {
+    auto it = args_.find(i);
+    if (it != args_.end()) return it->second;
+    const ir::Arg& a = node.input(i);
+    Sym s = a.is_constant() ? from_constant(a.constant()) : e_.value(a.value());
+    // Pre-op hooks see this use of the value only.
+    if (auto h = e_.pre_hooks_.find(node.scope()); h != e_.pre_hooks_.end()) {
+      std::vector<HookAt> here;
+      for (const HookAt& ha : h->second) {
+        if (ha.point->port == i) here.push_back(ha);
+      }
+      if (!here.empty()) {
+        if (s.kind != Sym::Kind::Tensor) fail(c10::str("an inserted module sits on non-tensor argument ", i));
+        s.name = e_.apply_hooks(here, s.name, std::nullopt);
+      }
+    }
+    return args_[i] = s;
+  }
+  std::optional<at::Tensor> tensor_value(const ir::Value* v) override { return e_.tensor_value(v); }
+  const ir::Node* folded_bn() override { return e_.folded_bn_of(&node); }
+  void set_output(size_t k, Sym s) override { e_.syms_[node.output(k)] = std::move(s); }
+  std::string output_name(size_t k) override { return e_.syms_.at(node.output(k)).name; }
+
+ private:
+  Exporter& e_;
+  std::map<size_t, Sym> args_;
+};
+
+std::optional<at::Tensor> Exporter::tensor_value(const ir::Value* v) {
+  if (v == nullptr || !v->is_graph_input() ||
+      (v->role() != ir::InputRole::Parameter && v->role() != ir::InputRole::Buffer)) {
+    return std::nullopt;
+  }
+  if (auto it = evaluated_.find(v); it != evaluated_.end()) return it->second;
+  at::Tensor t = model_.tensor(v->name());
+  TORCH_CHECK(t.defined(), kWho, ": no tensor for graph input '", v->name(), "'");
+  // Weight hooks run in the runtime's order; the initializer holds the result.
+  if (auto it = input_hooks_.find(v->name()); it != input_hooks_.end()) {
+    for (const HookAt& ha : it->second) {
+      torch::nn::AnyModule module = ha.hook->module;  // shares the module
+      t = module.forward<at::Tensor>(t);
+    }
+  }
+  return evaluated_[v] = t.detach();
+}
+
+std::string Exporter::apply_hooks(const std::vector<HookAt>& hooks, std::string name,
+                                  const std::optional<at::Tensor>& weight) {
+  for (const HookAt& ha : hooks) {
+    std::optional<std::string> out;
+    for (const HookExporter& ex : exporters_) {
+      if ((out = ex(*ha.hook->module.ptr(), name, b_, weight))) break;
+    }
+    if (out) {
+      name = *out;
+    } else if (!weight) {
+      TORCH_CHECK(false, kWho, ": no exporter handles inserted module '", ha.hook->name, "' (",
+                  ha.hook->module.ptr()->name(), ") at ", runtime::to_string(*ha.point),
+                  "; pass a HookExporter that writes it");
+    }
+  }
+  return name;
+}
+
+Sym Exporter::value(const ir::Value* v) {
+  if (auto it = syms_.find(v); it != syms_.end()) return it->second;
+  TORCH_CHECK(v->is_graph_input(), kWho, ": value %", v->name(),
+              " is used before it is computed (is its producer ", "train-only?)");
+  switch (v->role()) {
+    case ir::InputRole::Training:
+      return syms_[v] = Sym::int_const(0);
+    case ir::InputRole::Parameter:
+    case ir::InputRole::Buffer: {
+      at::Tensor t = *tensor_value(v);
+      // A 0-dim double constant (a Python float the capture kept as a tensor) takes part in float
+      // arithmetic without promoting it; ONNX wants one type.
+      if (t.dim() == 0 && t.scalar_type() == at::kDouble) t = t.to(at::kFloat);
+      std::string name = b_.add_initializer(v->name(), t);
+      if (auto it = input_hooks_.find(v->name()); it != input_hooks_.end())
+        name = apply_hooks(it->second, name, t);
+      return syms_[v] = Sym::tensor(name);
+    }
+    case ir::InputRole::Data:
+      break;
+  }
+  TORCH_INTERNAL_ASSERT(false, "data input %", v->name(), " was not declared");
+}
+
+// Note [BatchNorm folding]: a batch_norm folds into the conv before it when that conv feeds only
+// it and no inserted module can see the difference: no hook on the conv's weight or bias, on the
+// conv's output or on the batch_norm's input.
+void Exporter::find_foldable_batch_norms() {
+  auto plain = [&](const ir::Arg& a) {
+    return a.is_constant()
+               ? a.constant().is_none()
+               : a.value()->is_graph_input() && a.value()->role() != ir::InputRole::Data &&
+                     a.value()->role() != ir::InputRole::Training && !input_hooks_.count(a.value()->name());
+  };
+  for (const ir::Node* bn : graph_.nodes()) {
+    if (bn->op() != "aten::batch_norm" || bn->runs_in() == ir::RunsIn::Training) continue;
+    const ir::Arg& x = bn->input(0);
+    if (!x.is_value() || x.value()->is_graph_input()) continue;
+    const ir::Node* conv = x.value()->producer();
+    if (conv->metatype() != ir::Metatype::Conv || conv->runs_in() == ir::RunsIn::Training) continue;
+    if (!conv->input(1).is_value() || !plain(conv->input(1)) || !plain(conv->input(2))) continue;
+    bool ok = true;
+    for (size_t i = 1; i <= 4; ++i) ok = ok && plain(bn->input(i));
+    if (!ok || bn->input(3).is_constant() || bn->input(4).is_constant()) continue;
+    size_t uses = 0;
+    for (const ir::Use& u : x.value()->uses()) uses += u.user->runs_in() != ir::RunsIn::Training;
+    if (uses != 1 || std::count(graph_.outputs().begin(), graph_.outputs().end(), x.value())) continue;
+    if (post_hooks_.count(conv->scope())) continue;
+    if (auto h = pre_hooks_.find(bn->scope()); h != pre_hooks_.end()) {
+      if (std::any_of(h->second.begin(), h->second.end(),
+                      [](const HookAt& ha) { return ha.point->port == 0; }))
+        continue;
+    }
+    const ir::Arg& training = bn->input(5);
+    if (training.is_constant() ? training.constant().to_bool()
+                               : training.value()->role() != ir::InputRole::Training) {
+      continue;
+    }
+    folds_[conv] = bn;
+    folds_[bn] = bn;
+  }
+}
+
+void set_tensor_type(onnx::ValueInfoProto* vi, const std::string& name, int32_t elem,
+                     const std::optional<std::vector<int64_t>>& shape, bool dynamic_batch) {
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(elem);
+  if (!shape) return;
+  auto* s = tt->mutable_shape();
+  for (size_t d = 0; d < shape->size(); ++d) {
+    auto* dim = s->add_dim();
+    if (d == 0 && dynamic_batch) {
+      dim->set_dim_param("batch");
+    } else if ((*shape)[d] >= 0) {
+      dim->set_dim_value((*shape)[d]);
+    }
+  }
+}
+
+onnx::ModelProto Exporter::run() {
+  onnx::ModelProto& m = b_.model();
+  onnx::GraphProto* g = m.mutable_graph();
+  // Inputs.
+  std::vector<const ir::Value*> data;
+  for (const ir::Value* v : graph_.inputs()) {
+    if (v->role() == ir::InputRole::Data) data.push_back(v);
+  }
+  TORCH_CHECK(options_.input_names.empty() || options_.input_names.size() == data.size(), kWho, ": ",
+              options_.input_names.size(), " input names for ", data.size(), " data inputs");
+  TORCH_CHECK(options_.input_shapes.empty() || options_.input_shapes.size() == data.size(), kWho, ": ",
+              options_.input_shapes.size(), " input shapes for ", data.size(), " data inputs");
+  for (size_t i = 0; i < data.size(); ++i) {
+    TORCH_CHECK(data[i]->is_tensor(), kWho, ": data input '", data[i]->name(), "' is a ", data[i]->type(),
+                ", not a tensor");
+    const std::string want = options_.input_names.empty() ? data[i]->name() : options_.input_names[i];
+    const std::string name = b_.unique_name(want);
+    TORCH_CHECK(name == want, kWho, ": input name '", want, "' is given twice");
+    std::optional<std::vector<int64_t>> shape;
+    if (!options_.input_shapes.empty()) {
+      shape = options_.input_shapes[i];
+    } else if (!data[i]->shape().empty()) {
+      shape = data[i]->shape();
+    }
+    TORCH_CHECK(shape, kWho, ": the shape of data input '", data[i]->name(),
+                "' is unknown; give OnnxOptions::input_shapes (e.g. the config's input_info.sample_size)");
+    set_tensor_type(g->add_input(), name, onnx::TensorProto::FLOAT, shape, options_.dynamic_batch);
+    std::string hooked = name;
+    if (auto it = input_hooks_.find(data[i]->name()); it != input_hooks_.end())
+      hooked = apply_hooks(it->second, name, std::nullopt);
+    syms_[data[i]] = Sym::tensor(hooked);
+  }
+
+  find_foldable_batch_norms();
+  for (const ir::Node* node : graph_.nodes()) {
+    if (node->runs_in() == ir::RunsIn::Training) continue;
+    NodeContext ctx(*this, *node);
+    if (node->metatype() == ir::Metatype::ModeSelect) {
+      ctx.set_output(0, ctx.arg(2));  // the eval value
+      continue;
+    }
+    const detail::Converter* convert = detail::find_converter(*node);
+    if (convert == nullptr) ctx.fail("no ONNX conversion for this op");
+    (*convert)(ctx);
+    for (size_t k = 0; k < node->outputs().size(); ++k) {
+      TORCH_INTERNAL_ASSERT(syms_.count(node->output(k)), "converter of ", node->qualified_op(),
+                            " set no output ", k);
+    }
+    if (auto it = post_hooks_.find(node->scope()); it != post_hooks_.end()) {
+      for (const HookAt& ha : it->second) {
+        Sym& s = syms_[node->output(ha.point->port)];
+        if (s.kind != Sym::Kind::Tensor) ctx.fail("an inserted module sits on a non-tensor output");
+        s.name = apply_hooks({ha}, s.name, std::nullopt);
+      }
+    }
+  }
+
+  // Outputs: tensors, or tuples/lists of tensors flattened.
+  std::vector<std::string> outs;
+  for (const ir::Value* v : graph_.outputs()) {
+    Sym s = value(v);
+    if (s.kind == Sym::Kind::Tensor) {
+      outs.push_back(s.name);
+      continue;
+    }
+    TORCH_CHECK(s.kind == Sym::Kind::TensorList, kWho, ": graph output %", v->name(), " (", v->type(),
+                ") is not a tensor or a tuple of tensors");
+    for (const Sym& e : s.items) {
+      if (e.kind == Sym::Kind::Tensor) outs.push_back(e.name);
+    }
+  }
+  TORCH_CHECK(options_.output_names.empty() || options_.output_names.size() == outs.size(), kWho, ": ",
+              options_.output_names.size(), " output names for ", outs.size(), " outputs");
+  std::vector<std::string> final_names;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const std::string want =
+        options_.output_names.empty() ? c10::str("output.", i) : options_.output_names[i];
+    const std::string name = b_.unique_name(want);
+    TORCH_CHECK(name == want, kWho, ": output name '", want, "' is taken");
+    b_.add_node("Identity", {outs[i]}, {name});
+    final_names.push_back(name);
+  }
+  // Output types from shape inference (the checker wants them), batch symbolic.
+  for (const std::string& name : final_names) {
+    auto shape = b_.shape(name);
+    TORCH_CHECK(shape, kWho, ": ONNX shape inference cannot tell the rank of output '", name, "'");
+    int32_t elem = onnx::TensorProto::FLOAT;
+    set_tensor_type(g->add_output(), name, elem, shape, options_.dynamic_batch && shape && !shape->empty());
+  }
+  return m;
+}
+
+}  // namespace
+
+void export_onnx(runtime::CompressedModel& model, const std::string& path, const OnnxOptions& options,
+                 const std::vector<HookExporter>& exporters) {
+  TORCH_CHECK(!model.is_empty(), kWho, ": empty model");
+  const bool was_training = model->is_training();
+  model->eval();
+  std::string bytes;
+  try {
+    torch::NoGradGuard no_grad;
+    Exporter exporter(*model, options, exporters);
+    onnx::ModelProto proto = exporter.run();
+    try {
+      onnx::checker::check_model(proto);
+    } catch (const std::exception& e) {
+      TORCH_CHECK(false, kWho, ": the ONNX checker rejects the exported model: ", e.what());
+    }
+    TORCH_CHECK(proto.SerializeToString(&bytes), kWho, ": cannot serialize the model");
+  } catch (...) {
+    model->train(was_training);
+    throw;
+  }
+  model->train(was_training);
+  write_atomically(path, bytes);
+}
+
+}  // namespace nncf::exporting

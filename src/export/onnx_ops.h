@@ -1,0 +1,91 @@
+#pragma once
+
+// Internal to the ONNX writer: what an IR value is in the ONNX graph, and the per-op converters.
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nncf/export/onnx.h"
+#include "nncf/ir/graph.h"
+
+namespace nncf::exporting::detail {
+
+/// An IR value as the ONNX graph carries it. Integers (sizes and what is computed from them) are
+/// either known constants or 1-element int64 tensors, so that the batch size stays symbolic.
+struct Sym {
+  enum class Kind { None, Tensor, Int, Double, IntList, TensorList, Other };  // Other: strings, devices, ...
+  Kind kind = Kind::None;
+  std::string name;  ///< Tensor; a dynamic Int (a 1-D int64 tensor of one element)
+  bool is_const = false;
+  int64_t i = 0;           ///< a constant Int
+  double d = 0;            ///< a constant Double
+  std::vector<Sym> items;  ///< IntList / TensorList
+  bool is_batch = false;   ///< a dynamic Int that is dim 0 of some tensor (the batch size)
+
+  static Sym tensor(std::string n) { return {Kind::Tensor, std::move(n)}; }
+  static Sym int_const(int64_t v) {
+    Sym s{Kind::Int};
+    s.is_const = true;
+    s.i = v;
+    return s;
+  }
+};
+
+/// The state a converter works in: the node, its arguments as Syms, the builder.
+class Context {
+ public:
+  virtual ~Context() = default;
+  OnnxBuilder& b;
+  const ir::Node& node;
+  Context(OnnxBuilder& builder, const ir::Node& n) : b(builder), node(n) {}
+
+  /// The Sym of argument `i` (pre-op hooks applied).
+  virtual Sym arg(size_t i) = 0;
+  /// The value of a Parameter/Buffer argument with its weight hooks evaluated, or nullopt.
+  virtual std::optional<at::Tensor> tensor_value(const ir::Value* v) = 0;
+  /// The batch_norm to fold into this conv, or nullptr.
+  virtual const ir::Node* folded_bn() = 0;
+  /// Sets output `k` of the node.
+  virtual void set_output(size_t k, Sym s) = 0;
+  /// The ONNX name of tensor output `k`, once set.
+  virtual std::string output_name(size_t k) = 0;
+
+  size_t num_args() const { return node.inputs().size(); }
+  bool is_none(size_t i);
+  std::string tensor(size_t i);
+  int64_t to_int(size_t i);
+  double to_double(size_t i);
+  bool to_bool(size_t i);
+  std::string to_str(size_t i);
+  /// A constant int list (fails if an element is dynamic).
+  std::vector<int64_t> ints(size_t i);
+  /// An int list as a 1-D int64 tensor (Concat of its parts when some are dynamic).
+  std::string int_list_tensor(const std::vector<Sym>& items, std::string_view hint);
+  /// An Int as a 1-element int64 tensor.
+  std::string int_tensor(const Sym& s, std::string_view hint);
+  /// A tensor operand of an elementwise op: a tensor value, or a constant number (float).
+  std::string operand(size_t i);
+  /// The rank of a tensor; fails naming the node when it is unknown.
+  int64_t rank(const std::string& name);
+  /// Output name hint: the node's scope, with ":k" for k > 0.
+  std::string hint(size_t k = 0) const;
+  /// A name for an intermediate value of this node.
+  std::string tmp(std::string_view what) const;
+  /// Sets output 0 to a single new node.
+  void emit(const std::string& op_type, const std::vector<std::string>& inputs,
+            const std::vector<OnnxAttribute>& attributes = {});
+
+  [[noreturn]] void fail(const std::string& why) const;
+};
+
+using Converter = std::function<void(Context&)>;
+
+/// The converter for an op ("aten::conv2d"; in-place "aten::relu_" maps like "aten::relu"; an
+/// overload-specific entry "aten::add.int" wins over "aten::add"), or nullptr.
+const Converter* find_converter(const ir::Node& node);
+
+}  // namespace nncf::exporting::detail

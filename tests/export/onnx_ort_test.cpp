@@ -1,0 +1,117 @@
+// FP32 ONNX exports run in ONNX Runtime and agree with our eval-mode output (max abs diff <= 1e-4),
+// at a batch size other than the one the model was captured with (the batch axis is dynamic).
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "nncf/capture/capture.h"
+#include "nncf/export/onnx.h"
+#include "support/models.h"
+#include "support/ort.h"
+
+namespace nncf::exporting {
+namespace {
+
+using runtime::CompressedModel;
+
+constexpr double kTolerance = 1e-4;
+
+// Exports `model` (captured at batch 2) and runs it in ORT at batch 3.
+void expect_ort_matches(CompressedModel& model, const std::string& name, std::vector<int64_t> shape) {
+  const std::string path = ::testing::TempDir() + "/nncf_ort_" + name + ".onnx";
+  shape[0] = -1;
+  export_onnx(model, path, OnnxOptions{13, {"input"}, {}, {shape}});
+  shape[0] = 3;
+  torch::manual_seed(7);
+  const torch::Tensor x = torch::randn(shape);
+  model->eval();
+  torch::Tensor ours;
+  {
+    torch::NoGradGuard no_grad;
+    c10::IValue out = model->forward(std::vector<c10::IValue>{x});
+    // googlenet's scripted forward returns (logits, None, None).
+    ours = out.isTuple() ? out.toTupleRef().elements()[0].toTensor() : out.toTensor();
+  }
+  const std::vector<at::Tensor> theirs = testing::run_onnxruntime(path, {{"input", x}});
+  std::remove(path.c_str());
+  ASSERT_EQ(theirs.size(), 1u);
+  ASSERT_EQ(theirs[0].sizes(), ours.sizes());
+  const double diff = (theirs[0] - ours).abs().max().item<double>();
+  EXPECT_LE(diff, kTolerance) << name;
+  std::printf("[ ORT      ] %s: max abs diff %.3g (|y| max %.3g)\n", name.c_str(), diff,
+              ours.abs().max().item<double>());
+}
+
+template <typename Net>
+CompressedModel compress(Net& net, std::vector<int64_t> shape) {
+  shape[0] = 2;
+  capture::Captured c = capture::capture_module(net, {torch::randn(shape)});
+  return CompressedModel(std::move(c.graph), c.tensors);
+}
+
+// Running statistics that are not the defaults, so that folding is really tested.
+void randomize_batch_norms(torch::nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  for (auto& b : m.named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 1.5);
+  }
+  for (auto& p : m.named_parameters()) {
+    if (p.key().find("bn") != std::string::npos && p.value().dim() == 1) p.value().uniform_(0.5, 1.5);
+  }
+}
+
+TEST(OnnxOrt, SmallCNN) {
+  testing::SmallCNN net(testing::SmallCNNOptions().in_channels(3));
+  randomize_batch_norms(*net);
+  CompressedModel model = compress(net, {2, 3, 16, 16});
+  expect_ort_matches(model, "small_cnn", {2, 3, 16, 16});
+}
+
+TEST(OnnxOrt, ResNet18) {
+  testing::ResNet18 net(testing::ResNet18Options().base_width(16));
+  randomize_batch_norms(*net);
+  CompressedModel model = compress(net, {2, 3, 32, 32});
+  expect_ort_matches(model, "resnet18", {2, 3, 32, 32});
+}
+
+TEST(OnnxOrt, MobileNetV2) {
+  testing::MobileNetV2 net(testing::MobileNetV2Options().width_mult(0.5));
+  randomize_batch_norms(*net);
+  CompressedModel model = compress(net, {2, 3, 32, 32});
+  expect_ort_matches(model, "mobilenet_v2", {2, 3, 32, 32});
+}
+
+class OnnxOrtTorchvisionTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnnxOrtTorchvisionTest, MatchesEvalOutput) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  const std::string path = std::string(dir == nullptr ? "" : dir) + "/" + GetParam() + ".pt";
+  ASSERT_TRUE(std::ifstream(path).good())
+      << path << " is missing; run through ctest (make_torchscript_models)";
+  torch::manual_seed(0);
+  capture::Captured c = capture::capture_torchscript_file(path, {torch::randn({2, 3, 32, 32})});
+  CompressedModel model(std::move(c.graph), c.tensors);
+  // torchvision zero-initializes some heads (vit): random values make the comparison mean something.
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->parameters()) {
+    if (p.abs().max().item<double>() == 0) p.normal_(0, 0.1);
+  }
+  expect_ort_matches(model, GetParam(), {2, 3, 32, 32});
+}
+
+INSTANTIATE_TEST_SUITE_P(OnnxOrtTorchvision, OnnxOrtTorchvisionTest,
+                         ::testing::Values("resnet18_traced", "resnet18_scripted", "mobilenet_v2_traced",
+                                           "mobilenet_v3_small_traced", "mobilenet_v3_small_scripted",
+                                           "densenet121_traced", "shufflenet_v2_x0_5_traced",
+                                           "shufflenet_v2_x0_5_scripted", "squeezenet1_1_scripted",
+                                           "googlenet_traced", "googlenet_scripted", "efficientnet_b0_traced",
+                                           "efficientnet_b0_scripted", "vit_tiny_traced",
+                                           "vit_tiny_scripted"));
+
+}  // namespace
+}  // namespace nncf::exporting
