@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "nncf/export/onnx.h"
@@ -83,6 +84,9 @@ class Context {
 };
 
 using Converter = std::function<void(Context&)>;
+
+/// Adds the converters of onnx_shape_ops.cpp (pooling, shapes, lists) to `table`.
+void add_shape_converters(std::unordered_map<std::string, Converter>& table);
 
 /// The converter for an op ("aten::conv2d"; in-place "aten::relu_" maps like "aten::relu"; an
 /// overload-specific entry "aten::add.int" wins over "aten::add"), or nullptr.
