@@ -260,6 +260,14 @@ void slice(Context& c) {
   }
   c.emit("Slice", {x, c.int_tensor(start, c.tmp("start")), c.int_tensor(end, c.tmp("end")),
                    c.b.add_ints(c.tmp("axes"), {dim}), c.b.add_ints(c.tmp("steps"), {step})});
+  if (!start.is_const || !end.is_const) {
+    // ONNX (1.12) infers no shape for computed bounds; only `dim` changes.
+    if (auto in = c.b.shape(x)) {
+      const int64_t d = dim < 0 ? dim + static_cast<int64_t>(in->size()) : dim;
+      if (d >= 0 && d < static_cast<int64_t>(in->size())) (*in)[d] = -1;
+      c.b.set_shape(c.output_name(0), *in);
+    }
+  }
 }
 
 void select(Context& c) {

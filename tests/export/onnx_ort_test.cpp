@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include "nncf/capture/capture.h"
 #include "nncf/export/onnx.h"
+#include "nncf/ir/printer.h"
+#include "support/errors.h"
 #include "support/models.h"
 #include "support/ort.h"
 
@@ -84,6 +87,54 @@ TEST(OnnxOrt, MobileNetV2) {
   randomize_batch_norms(*net);
   CompressedModel model = compress(net, {2, 3, 32, 32});
   expect_ort_matches(model, "mobilenet_v2", {2, 3, 32, 32});
+}
+
+// Op forms the models above do not use: conv1d with "same" padding (asymmetric for an even
+// kernel), groups and dilation; a view built from the batch size; an unfoldable batch_norm; adaptive
+// pooling to 2x2; leaky_relu, gelu (tanh form), hardswish, layer_norm, slice with a computed end.
+TEST(OnnxOrt, OpForms) {
+  torch::manual_seed(3);
+  CompressedModel model(ir::parse_graph(R"IR(
+graph(%x : Tensor, %w1 : Tensor [param], %w2 : Tensor [param], %b2 : Tensor [param],
+      %g : Tensor [param], %bb : Tensor [param], %m : Tensor [buffer], %v : Tensor [buffer]):
+  %a = aten::conv1d.padding(%x, %w1, None, [1], "same", [2], 2)  # scope=conv_same
+  %n : int = aten::size.int(%a, 0)  # scope=size
+  %s : int[] = prim::ListConstruct(%n, 4, 2, -1)  # scope=shape
+  %r = aten::view(%a, %s)  # scope=view
+  %c = aten::conv2d(%r, %w2, %b2, [1, 1], [0, 0], [1, 1], 1)  # scope=conv2
+  %bn = aten::batch_norm(%c, %g, %bb, %m, %v, false, 0.1, 1e-05, true)  # scope=bn
+  %l = aten::leaky_relu(%c, 0.2)  # scope=leaky
+  %y = aten::add.Tensor(%bn, %l, 0.5)  # scope=add
+  %p = aten::adaptive_avg_pool2d(%y, [1, 4])  # scope=pool
+  %h = aten::hardswish(%p)  # scope=hswish
+  %e = aten::gelu(%h, "tanh")  # scope=gelu
+  %ln = aten::layer_norm(%e, [4], None, None, 1e-05, true)  # scope=ln
+  %k : int = aten::sub.int(%n, 1)  # scope=sub
+  %sl = aten::slice.Tensor(%ln, 0, 0, %k, 1)  # scope=slice
+  return (%sl)
+)IR"),
+                        std::map<std::string, torch::Tensor>{{"w1", torch::randn({8, 2, 4})},
+                                                             {"w2", torch::randn({3, 4, 1, 1})},
+                                                             {"b2", torch::randn({3})},
+                                                             {"g", torch::rand({3})},
+                                                             {"bb", torch::randn({3})},
+                                                             {"m", torch::randn({3})},
+                                                             {"v", torch::rand({3}) + 0.5}});
+  expect_ort_matches(model, "op_forms", {2, 4, 16});
+}
+
+TEST(OnnxOrt, UnevenAdaptivePoolingFails) {
+  CompressedModel model(ir::parse_graph(R"IR(
+graph(%x : Tensor):
+  %p = aten::adaptive_avg_pool2d(%x, [3, 3])  # scope=pool
+  return (%p)
+)IR"),
+                        std::map<std::string, torch::Tensor>{});
+  const std::string e = testing::error_of([&] {
+    export_onnx(model, ::testing::TempDir() + "/uneven.onnx", OnnxOptions{13, {}, {}, {{-1, 2, 8, 8}}});
+  });
+  EXPECT_NE(e.find("'pool' (aten::adaptive_avg_pool2d)"), std::string::npos) << e;
+  EXPECT_NE(e.find("not an even split"), std::string::npos) << e;
 }
 
 class OnnxOrtTorchvisionTest : public ::testing::TestWithParam<std::string> {};
