@@ -2,20 +2,16 @@
 
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>
-#include <fcntl.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <torch/autograd.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <map>
 #include <unordered_map>
 
+#include "nncf/runtime/files.h"
 #include "onnx_ops.h"
 
 namespace nncf::exporting {
@@ -26,40 +22,6 @@ using runtime::Hook;
 using runtime::InsertionPoint;
 
 constexpr const char* kWho = "nncf::export_onnx";
-
-// Writes `bytes` to `path` through a synced temporary file in the same folder and a rename.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = c10::str(path, ".tmp-", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  TORCH_CHECK(fd >= 0, kWho, ": cannot create ", tmp, ": ", std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      std::remove(tmp.c_str());
-      TORCH_CHECK(false, kWho, ": writing ", tmp, " failed: ", std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = synced ? errno : err;
-    std::remove(tmp.c_str());
-    TORCH_CHECK(false, kWho, ": cannot write ", path, ": ", std::strerror(e));
-  }
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
 
 Sym from_constant(const ir::Constant& c) {
   using K = ir::Constant::Kind;
@@ -406,7 +368,7 @@ void export_onnx(runtime::CompressedModel& model, const std::string& path, const
     throw;
   }
   model->train(was_training);
-  write_atomically(path, bytes);
+  runtime::write_file_atomically(path, bytes, kWho);
 }
 
 }  // namespace nncf::exporting
