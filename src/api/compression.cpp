@@ -12,6 +12,9 @@
 #include "nncf/algorithms/quantization/controller.h"
 #include "nncf/algorithms/sparsity/config.h"
 #include "nncf/algorithms/sparsity/controller.h"
+#include "nncf/export/onnx.h"
+#include "nncf/export/quantizers.h"
+#include "nncf/export/torchscript.h"
 
 namespace nncf {
 namespace {
@@ -56,6 +59,25 @@ std::vector<at::Tensor> example_inputs(const Config& config) {
   return inputs;
 }
 
+namespace {
+
+// The ONNX input shapes: the example inputs' (or input_info's) with a free batch.
+exporting::OnnxOptions onnx_options(const Config& config, const std::vector<at::Tensor>& example) {
+  exporting::OnnxOptions options;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const at::Tensor& t : example) shapes.push_back(t.sizes().vec());
+  if (shapes.empty()) {
+    for (const InputInfo& info : config.input_info()) shapes.push_back(info.sample_size);
+  }
+  for (auto& s : shapes) {
+    if (!s.empty()) s[0] = -1;
+  }
+  options.input_shapes = shapes;
+  return options;
+}
+
+}  // namespace
+
 namespace detail {
 
 std::shared_ptr<CompressionController> build_algorithm(const AlgorithmConfig& section, const Config& config,
@@ -90,6 +112,14 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   result.model = runtime::CompressedModel(std::move(captured.graph), captured.tensors);
   if (config.compression().empty()) {
     result.ctrl = std::make_shared<NoCompressionController>();
+    result.ctrl->set_exporter([model = result.model, options = onnx_options(config, inputs)](
+                                  const std::string& path, const std::string& format) mutable {
+      if (format == "torchscript") {
+        exporting::export_torchscript(model, path);
+      } else {
+        exporting::export_onnx(model, path, options);
+      }
+    });
     return result;
   }
   std::vector<at::Tensor> example = inputs;
@@ -101,8 +131,28 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   for (const AlgorithmConfig& section : config.compression()) {
     controllers.push_back(detail::build_algorithm(section, config, result.model, example_values));
   }
+  // Export: quantizers as the config asks, overflow-fix weights widened.
+  bool standard_ops = false;
+  std::set<const torch::nn::Module*> half_range;
+  for (const auto& c : controllers) {
+    if (auto q = std::dynamic_pointer_cast<quantization::QuantizationController>(c)) {
+      standard_ops = q->config().export_to_onnx_standard_ops;
+      for (const auto& quantizer : q->quantizers()) {
+        if (quantizer.spec.half_range) half_range.insert(quantizer.module.ptr().get());
+      }
+    }
+  }
   result.ctrl = controllers.size() == 1 ? controllers.front()
                                         : std::make_shared<CompositeController>(std::move(controllers));
+  result.ctrl->set_exporter([model = result.model, options = onnx_options(config, example), standard_ops,
+                             half_range](const std::string& path, const std::string& format) mutable {
+    if (format == "torchscript") {
+      exporting::export_torchscript(model, path);
+    } else {
+      exporting::export_onnx(model, path, options,
+                             {exporting::fake_quantize_exporter(standard_ops, half_range)});
+    }
+  });
   return result;
 }
 

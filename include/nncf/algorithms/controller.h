@@ -120,6 +120,17 @@ class CompressionController {
   /// Restores state() on a controller freshly built from the same model and config, without
   /// re-initializing. Throws c10::Error naming any key that is missing or does not match.
   virtual void load_state(const std::map<std::string, c10::IValue>& state) { (void)state; }
+
+  /// Writes the compressed model for deployment: `format` "onnx" (opset 13; quantizers as
+  /// QuantizeLinear/DequantizeLinear with `export_to_onnx_standard_ops`, else OpenVINO's
+  /// FakeQuantize) or "torchscript" (LibTorch's built-in ops only). Atomic. Available on the
+  /// controllers nncf::create_compressed_model returns; throws c10::Error otherwise.
+  void export_model(const std::string& path, const std::string& format = "onnx") const;
+  using Exporter = std::function<void(const std::string& path, const std::string& format)>;
+  void set_exporter(Exporter exporter) { exporter_ = std::move(exporter); }
+
+ private:
+  Exporter exporter_;
 };
 
 // ---- implementation of the template -------------------------------------------------------------

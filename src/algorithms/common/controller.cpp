@@ -81,6 +81,13 @@ void Statistics::merge(const Statistics& other) {
   for (const auto& [name, value] : other.values) values[name] = value;
 }
 
+void CompressionController::export_model(const std::string& path, const std::string& format) const {
+  TORCH_CHECK(exporter_, "nncf: export_model needs a controller made by nncf::create_compressed_model");
+  TORCH_CHECK(format == "onnx" || format == "torchscript", "nncf: export_model: unknown format '", format,
+              "' (onnx, torchscript)");
+  exporter_(path, format);
+}
+
 void InitData::for_each(const Visitor& visit) const {
   TORCH_CHECK(producer_, "nncf: initialization needs data (a data loader or an InitData callback), got none");
   producer_(visit);

@@ -1,0 +1,23 @@
+#pragma once
+
+// How FakeQuantize modules are written to ONNX (nncf-reference.md §1.6):
+//  * standard ops (`export_to_onnx_standard_ops: true`): QuantizeLinear/DequantizeLinear pairs in
+//    the default domain, int8 for signed grids and uint8 otherwise, per channel through `axis`;
+//    weights are stored as int8 and only dequantized. Activations need a full 8-bit grid (256
+//    levels); weights may use fewer bits, their values already lie on the grid.
+//  * default: `org.openvinotoolkit::FakeQuantize(x, input_low, input_high, output_low, output_high,
+//    levels)` for any bit width, which OpenVINO converts natively.
+// Overflow-fix weights (8-bit quantizers trained on 7 bits) are widened to 256 levels as NNCF does:
+// the step stays, the range doubles, the weights (already clamped to 7 bits) are unchanged.
+
+#include <set>
+
+#include "nncf/export/onnx.h"
+
+namespace nncf::exporting {
+
+/// A HookExporter for nncf::quantization::FakeQuantize modules; `half_range` lists the modules of
+/// overflow-fix weight quantizers. Disabled quantizers write nothing (identity).
+HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn::Module*> half_range = {});
+
+}  // namespace nncf::exporting
