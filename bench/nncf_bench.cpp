@@ -22,6 +22,7 @@ namespace nncf::bench {
 std::vector<Metric> run_executor(const Options& options);  // executor_bench.cpp
 std::vector<Metric> run_qat(const Options& options);       // qat_bench.cpp
 std::vector<Metric> run_sparsity(const Options& options);  // sparsity_bench.cpp
+std::vector<Metric> run_export(const Options& options);    // export_bench.cpp
 }  // namespace nncf::bench
 
 namespace {
@@ -39,6 +40,8 @@ const Suite kSuites[] = {
      nncf::bench::run_qat},
     {"sparsity", "magnitude and RB sparsity vs FP32 training step, ResNet-18 on Fashion-MNIST",
      nncf::bench::run_sparsity},
+    {"export", "ONNX Runtime latency of the INT8 QDQ export vs the FP32 export, ResNet-18 on Fashion-MNIST",
+     nncf::bench::run_export},
 };
 
 void usage(FILE* out) {

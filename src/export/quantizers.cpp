@@ -30,7 +30,10 @@ std::string write_qdq(const FakeQuantizeImpl& fq, const std::string& input, Onnx
                 " grid cannot be written as QuantizeLinear/DequantizeLinear (8-bit grids only); "
                 "export with export_to_onnx_standard_ops: false for OpenVINO's FakeQuantize");
   }
-  (void)half_range;  // weights already lie within their 7-bit range; int8 holds them exactly
+  // Weights get the same pair on their initializer, which already lies on the grid (and, for
+  // overflow-fix weights, within the 7-bit range that int8 holds exactly); ONNX Runtime folds the
+  // QuantizeLinear of a constant into an int8 initializer.
+  (void)half_range;
   at::Tensor scale =
       p.step.to(torch::kFloat)
           .reshape(per_channel ? std::vector<int64_t>{p.step.numel()} : std::vector<int64_t>{});
@@ -39,15 +42,6 @@ std::string write_qdq(const FakeQuantizeImpl& fq, const std::string& input, Onnx
   const std::string zero_name = b.add_initializer("quantizer_zero_point", zero);
   std::vector<OnnxAttribute> attrs;
   if (per_channel) attrs.push_back({"axis", fq.options.axis()});
-  if (weight) {
-    // The weight as integers: exact, since it already lies on the grid.
-    const int64_t rank = weight->dim();
-    const at::Tensor step = per_channel ? along(p.step, fq.options.axis(), rank) : p.step;
-    const at::Tensor zp = per_channel ? along(p.zero_point, fq.options.axis(), rank) : p.zero_point;
-    const at::Tensor q = (weight->to(torch::kFloat) / step).round().add(zp).clamp(lo, hi).to(type);
-    const std::string qw = b.add_initializer("quantized_weight", q);
-    return b.add("DequantizeLinear", {qw, scale_name, zero_name}, attrs, "dequantized_weight");
-  }
   const std::string q = b.add("QuantizeLinear", {input, scale_name, zero_name}, attrs, "quantized");
   return b.add("DequantizeLinear", {q, scale_name, zero_name}, attrs, "dequantized");
 }

@@ -64,8 +64,8 @@ TEST(QuantizedOnnx, QdqExportRunsInOnnxRuntimeAndMatches) {
   const std::string path = temp("qdq.onnx");
   ctrl->export_model(path);
   const auto counts = op_counts(read_model(path));
-  // Input, two conv-bn-relu outputs, pooled features: Q+DQ each; three weights: DQ only.
-  EXPECT_EQ(counts.at("QuantizeLinear"), 4) << path;
+  // Input, two conv-bn-relu outputs, pooled features, three weights: a Q/DQ pair each.
+  EXPECT_EQ(counts.at("QuantizeLinear"), 4 + 3) << path;
   EXPECT_EQ(counts.at("DequantizeLinear"), 4 + 3) << path;
   EXPECT_EQ(counts.count("BatchNormalization"), 1u) << "BN stays when the conv weight is quantized";
 

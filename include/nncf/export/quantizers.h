@@ -2,9 +2,9 @@
 
 // How FakeQuantize modules are written to ONNX (nncf-reference.md §1.6):
 //  * standard ops (`export_to_onnx_standard_ops: true`): QuantizeLinear/DequantizeLinear pairs in
-//    the default domain, int8 for signed grids and uint8 otherwise, per channel through `axis`;
-//    weights are stored as int8 and only dequantized. Activations need a full 8-bit grid (256
-//    levels); weights may use fewer bits, their values already lie on the grid.
+//    the default domain, int8 for signed grids and uint8 otherwise, per channel through `axis`
+//    (weights too: their initializer already lies on the grid). Activations need a full 8-bit grid
+//    (256 levels); weights may use fewer bits.
 //  * default: `org.openvinotoolkit::FakeQuantize(x, input_low, input_high, output_low, output_high,
 //    levels)` for any bit width, which OpenVINO converts natively.
 // Overflow-fix weights (8-bit quantizers trained on 7 bits) are widened to 256 levels as NNCF does:
