@@ -126,19 +126,6 @@ void Context::emit(const std::string& op_type, const std::vector<std::string>& i
 
 namespace {
 
-// Normalizes a per-dimension list (stride {2} of a 2-D conv means {2, 2}).
-std::vector<int64_t> expand_to(Context& c, std::vector<int64_t> v, size_t n, const char* what) {
-  if (v.size() == 1 && n > 1) v.assign(n, v[0]);
-  if (v.size() != n) c.fail(c10::str(what, " has ", v.size(), " elements, expected ", n));
-  return v;
-}
-
-std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& p) {
-  std::vector<int64_t> pads = p;
-  pads.insert(pads.end(), p.begin(), p.end());
-  return pads;
-}
-
 // ---- weights ----
 
 void conv(Context& c) {
@@ -430,6 +417,19 @@ const Converter* find_converter(const ir::Node& node) {
     if (auto it = t.find(op); it != t.end()) return &it->second;
   }
   return nullptr;
+}
+
+// Normalizes a per-dimension list (stride {2} of a 2-D conv means {2, 2}).
+std::vector<int64_t> expand_to(Context& c, std::vector<int64_t> v, size_t n, const char* what) {
+  if (v.size() == 1 && n > 1) v.assign(n, v[0]);
+  if (v.size() != n) c.fail(c10::str(what, " has ", v.size(), " elements, expected ", n));
+  return v;
+}
+
+std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& p) {
+  std::vector<int64_t> pads = p;
+  pads.insert(pads.end(), p.begin(), p.end());
+  return pads;
 }
 
 }  // namespace nncf::exporting::detail

@@ -92,4 +92,10 @@ void add_shape_converters(std::unordered_map<std::string, Converter>& table);
 /// overload-specific entry "aten::add.int" wins over "aten::add"), or nullptr.
 const Converter* find_converter(const ir::Node& node);
 
+/// A per-dimension list normalized to `n` entries (stride {2} of a 2-D conv means {2, 2}); fails
+/// naming `what` otherwise.
+std::vector<int64_t> expand_to(Context& c, std::vector<int64_t> v, size_t n, const char* what);
+/// ONNX `pads` (begins then ends) from PyTorch's symmetric padding.
+std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& p);
+
 }  // namespace nncf::exporting::detail

@@ -14,19 +14,6 @@ namespace {
 using Kind = Sym::Kind;
 using Attrs = std::vector<OnnxAttribute>;
 
-// Normalizes a per-dimension list (stride {2} of a 2-D conv means {2, 2}).
-std::vector<int64_t> expand_to(Context& c, std::vector<int64_t> v, size_t n, const char* what) {
-  if (v.size() == 1 && n > 1) v.assign(n, v[0]);
-  if (v.size() != n) c.fail(c10::str(what, " has ", v.size(), " elements, expected ", n));
-  return v;
-}
-
-std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& p) {
-  std::vector<int64_t> pads = p;
-  pads.insert(pads.end(), p.begin(), p.end());
-  return pads;
-}
-
 // ---- pooling ----
 
 // Spatial dims of a pooling op, from its name: max_pool2d -> 2.

@@ -19,11 +19,8 @@
 #include <cstdint>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "fake_quantize_cpu.h"
+#include "output.h"
 
 namespace nncf::kernels {
 namespace {
@@ -57,27 +54,6 @@ bool use_avx2() {
 }
 
 // Note [Huge-page outputs]
-// A fresh large output is a fresh mmap, and with 4 KB pages the first touch of every page costs a
-// fault: for the 51 MB benchmark tensor ~19 ms of a ~25 ms empty_like+fill, three times the loop
-// itself. Outputs of at least kHugePageMinBytes are advised MADV_HUGEPAGE before the loops first
-// write them (measured: empty_like + fill 24.9 ms -> 5.8 ms on Debian 12, THP in "madvise" mode).
-// Harmless where it cannot apply (THP off, memory already touched, not Linux). LibTorch 2.x's CPU
-// allocator does the same behind THP_MEM_ALLOC_ENABLE.
-constexpr size_t kHugePage = size_t{1} << 21;
-constexpr size_t kHugePageMinBytes = size_t{8} << 20;
-
-at::Tensor empty_output(const at::Tensor& like) {
-  at::Tensor out = at::empty_like(like, at::MemoryFormat::Contiguous);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (out.nbytes() >= kHugePageMinBytes) {
-    const auto begin = reinterpret_cast<uintptr_t>(out.data_ptr());
-    const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
-    const uintptr_t last = (begin + out.nbytes()) & ~(kHugePage - 1);
-    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // advice only
-  }
-#endif
-  return out;
-}
 
 // Rows of the contiguous input (Note [Rows]); parameters per channel as `T` arrays.
 struct Layout {
@@ -203,7 +179,7 @@ at::Tensor symmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& scale
   // The loops want unit stride; a strided input costs one copy (the op writes a fresh output anyway).
   const at::Tensor x = x_in.contiguous();
   const Layout l = make_layout(x, scale, axis, "scale");
-  at::Tensor y = empty_output(x);
+  at::Tensor y = detail::empty_output(x);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "nncf::fake_quantize_symmetric", [&] {
     const SymParams<scalar_t> p = sym_params<scalar_t>(scale, level_high);
     cpu::SymmetricArgs<scalar_t> a = sym_args(p, l, level_low, level_high);
@@ -231,7 +207,7 @@ std::tuple<at::Tensor, at::Tensor> symmetric_backward_cpu(const at::Tensor& grad
   const at::Tensor x = x_in.contiguous();
   const at::Tensor grad = grad_in.contiguous();
   const Layout l = make_layout(x, scale, axis, "scale");
-  at::Tensor dx = empty_output(x);
+  at::Tensor dx = detail::empty_output(x);
   std::vector<double> partial(l.rows);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "nncf::fake_quantize_symmetric_backward", [&] {
     const SymParams<scalar_t> p = sym_params<scalar_t>(scale, level_high);
@@ -310,7 +286,7 @@ at::Tensor asymmetric_forward_cpu(const at::Tensor& x_in, const at::Tensor& inpu
   }
   const at::Tensor x = x_in.contiguous();  // unit stride for the loops, as above
   const Layout l = asym_layout(x, input_low, input_range, levels, axis);
-  at::Tensor y = empty_output(x);
+  at::Tensor y = detail::empty_output(x);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "nncf::fake_quantize_asymmetric", [&] {
     const AsymParams<scalar_t> p = asym_params<scalar_t>(input_low, input_range, levels);
     cpu::AsymmetricArgs<scalar_t> a = asym_args(p, l);
@@ -339,7 +315,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> asymmetric_backward_cpu(const at:
   const at::Tensor x = x_in.contiguous();
   const at::Tensor grad = grad_in.contiguous();
   const Layout l = asym_layout(x, input_low, input_range, levels, axis);
-  at::Tensor dx = empty_output(x);
+  at::Tensor dx = detail::empty_output(x);
   std::vector<double> partial_low(l.rows), partial_range(l.rows);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "nncf::fake_quantize_asymmetric_backward", [&] {
     const AsymParams<scalar_t> p = asym_params<scalar_t>(input_low, input_range, levels);

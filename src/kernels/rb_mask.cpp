@@ -14,10 +14,7 @@
 #include <atomic>
 #include <mutex>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
+#include "output.h"
 #include "rb_mask_cpu.h"
 
 namespace nncf::kernels {
@@ -46,23 +43,6 @@ bool use_avx2() {
 #endif
 }
 
-// Note [Huge-page outputs] in fake_quantize.cpp: a large fresh output is advised MADV_HUGEPAGE
-// before the loops first touch it (4 KB page faults otherwise cost more than the loop).
-at::Tensor empty_output(const at::Tensor& like) {
-  constexpr size_t kHugePage = size_t{1} << 21;
-  constexpr size_t kHugePageMinBytes = size_t{8} << 20;
-  at::Tensor out = at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (out.nbytes() >= kHugePageMinBytes) {
-    const auto begin = reinterpret_cast<uintptr_t>(out.data_ptr());
-    const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
-    const uintptr_t last = (begin + out.nbytes()) & ~(kHugePage - 1);
-    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // advice only
-  }
-#endif
-  return out;
-}
-
 void check_inputs(const at::Tensor& w, const at::Tensor& logits) {
   TORCH_CHECK(w.device().is_cpu() && logits.device().is_cpu(), "nncf rb mask: expected CPU tensors, got ",
               w.device(), " and ", logits.device());
@@ -84,7 +64,7 @@ at::Tensor rb_mask_forward_cpu(const at::Tensor& w_in, const at::Tensor& logits_
                                int64_t offset) {
   check_inputs(w_in, logits_in);
   const at::Tensor w = w_in.contiguous(), logits = logits_in.contiguous();
-  at::Tensor out = empty_output(w);
+  at::Tensor out = detail::empty_output(w);
   AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "nncf::rb_mask_forward", [&] {
     cpu::RBMaskArgs<scalar_t> a;
     a.w = w.data_ptr<scalar_t>();
@@ -108,7 +88,7 @@ std::tuple<at::Tensor, at::Tensor> rb_mask_backward_cpu(const at::Tensor& grad_i
               "nncf rb mask: grad must have the weights' shape and dtype, got ", grad_in.sizes(), " ",
               grad_in.scalar_type());
   const at::Tensor grad = grad_in.contiguous(), w = w_in.contiguous(), logits = logits_in.contiguous();
-  at::Tensor grad_w = empty_output(w), grad_logits = empty_output(w);
+  at::Tensor grad_w = detail::empty_output(w), grad_logits = detail::empty_output(w);
   AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "nncf::rb_mask_backward", [&] {
     cpu::RBMaskArgs<scalar_t> a;
     a.grad = grad.data_ptr<scalar_t>();
@@ -130,7 +110,7 @@ at::Tensor rb_sigmoid_backward_cpu(const at::Tensor& grad, const at::Tensor& log
   TORCH_CHECK(grad.numel() == 1, "nncf rb sigmoid backward: expected a one-element grad, got ", grad.sizes());
   check_inputs(logits_in, logits_in);
   const at::Tensor logits = logits_in.contiguous();
-  at::Tensor out = empty_output(logits);
+  at::Tensor out = detail::empty_output(logits);
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "nncf::rb_sigmoid_backward", [&] {
     const scalar_t* m = logits.data_ptr<scalar_t>();
     scalar_t* o = out.data_ptr<scalar_t>();
