@@ -18,7 +18,7 @@ at::Tensor along(const at::Tensor& v, int64_t axis, int64_t rank) {
 }
 
 std::string write_qdq(const FakeQuantizeImpl& fq, const std::string& input, OnnxBuilder& b,
-                      const std::optional<at::Tensor>& weight, bool half_range) {
+                      const std::optional<at::Tensor>& weight) {
   auto p = fq.affine_params();
   const bool per_channel = fq.options.channels() > 0;
   const bool is_signed = p.quant_min < 0;
@@ -33,7 +33,6 @@ std::string write_qdq(const FakeQuantizeImpl& fq, const std::string& input, Onnx
   // Weights get the same pair on their initializer, which already lies on the grid (and, for
   // overflow-fix weights, within the 7-bit range that int8 holds exactly); ONNX Runtime folds the
   // QuantizeLinear of a constant into an int8 initializer.
-  (void)half_range;
   at::Tensor scale =
       p.step.to(torch::kFloat)
           .reshape(per_channel ? std::vector<int64_t>{p.step.numel()} : std::vector<int64_t>{});
@@ -85,7 +84,7 @@ HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn:
     if (fq == nullptr) return std::nullopt;
     if (!fq->is_enabled()) return input;
     const bool half = half_range.count(&module) != 0;
-    if (standard_ops) return write_qdq(*fq, input, b, weight, half);
+    if (standard_ops) return write_qdq(*fq, input, b, weight);
     return write_fake_quantize(*fq, input, b, weight, half);
   };
 }

@@ -460,7 +460,6 @@ class Placer {
         const HwOperation* op = nullptr;
         trait(*p, &op);
         const bool unified = op != nullptr && op->unified_scales;
-        bool first = true;
         for (size_t i = 0; i < list->inputs().size(); ++i) {
           const ir::Arg& a = list->input(i);
           if (!a.is_value() || !is_activation(a.value())) continue;
@@ -469,8 +468,6 @@ class Placer {
           clone.ids = {c10::str(p->scope(), "|INPUT", i)};
           clone.link = new_link();
           if (unified) unite(clone.link, m.link);
-          (void)first;
-          first = false;
           request(a.value(), std::move(clone));
         }
         return;
