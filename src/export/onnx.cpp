@@ -85,13 +85,14 @@ class Exporter {
   // ---- what converters ask for ----
   Sym value(const ir::Value* v);
   std::optional<at::Tensor> tensor_value(const ir::Value* v);
-  std::string apply_hooks(const std::vector<HookAt>& hooks, std::string name,
-                          const std::optional<at::Tensor>& weight);
+  std::string apply_hooks(const std::vector<HookAt>& hooks, std::string name, const WeightInput* weight);
   void find_foldable_batch_norms();
+  std::optional<detail::BatchNormFold> fold_of(const ir::Node* conv, const ir::Node* bn);
+  std::string folded_weight(const ir::Value* v, const at::Tensor& scale, const std::string& hint);
 
-  const ir::Node* folded_bn_of(const ir::Node* n) const {
+  const detail::BatchNormFold* fold_at(const ir::Node* n) const {
     auto it = folds_.find(n);
-    return it == folds_.end() ? nullptr : it->second;
+    return it == folds_.end() ? nullptr : &it->second;
   }
 
   std::map<const ir::Value*, Sym> syms_;
@@ -102,7 +103,7 @@ class Exporter {
   OnnxBuilder b_;
   std::unordered_map<std::string, std::vector<HookAt>> input_hooks_, pre_hooks_, post_hooks_;
   std::map<const ir::Value*, at::Tensor> evaluated_;
-  std::unordered_map<const ir::Node*, const ir::Node*> folds_;  // conv -> bn and bn -> bn
+  std::unordered_map<const ir::Node*, detail::BatchNormFold> folds_;  // by conv and by batch_norm
 };
 
 class NodeContext : public detail::Context {
@@ -122,13 +123,18 @@ class NodeContext : public detail::Context {
       }
       if (!here.empty()) {
         if (s.kind != Sym::Kind::Tensor) fail(c10::str("an inserted module sits on non-tensor argument ", i));
-        s.name = e_.apply_hooks(here, s.name, std::nullopt);
+        s.name = e_.apply_hooks(here, s.name, nullptr);
       }
     }
     return args_[i] = s;
   }
   std::optional<at::Tensor> tensor_value(const ir::Value* v) override { return e_.tensor_value(v); }
-  const ir::Node* folded_bn() override { return e_.folded_bn_of(&node); }
+  const detail::BatchNormFold* fold() override { return e_.fold_at(&node); }
+  std::string folded_weight(size_t i) override {
+    const detail::BatchNormFold* f = fold();
+    TORCH_INTERNAL_ASSERT(f && node.input(i).is_value(), "folded_weight without a fold");
+    return e_.folded_weight(node.input(i).value(), f->scale, c10::str(node.scope(), ".weight_folded"));
+  }
   void set_output(size_t k, Sym s) override { e_.syms_[node.output(k)] = std::move(s); }
   std::string output_name(size_t k) override { return e_.syms_.at(node.output(k)).name; }
 
@@ -155,12 +161,11 @@ std::optional<at::Tensor> Exporter::tensor_value(const ir::Value* v) {
   return evaluated_[v] = t.detach();
 }
 
-std::string Exporter::apply_hooks(const std::vector<HookAt>& hooks, std::string name,
-                                  const std::optional<at::Tensor>& weight) {
+std::string Exporter::apply_hooks(const std::vector<HookAt>& hooks, std::string name, const WeightInput* weight) {
   for (const HookAt& ha : hooks) {
     std::optional<std::string> out;
     for (const HookExporter& ex : exporters_) {
-      if ((out = ex(*ha.hook->module.ptr(), name, b_, weight))) break;
+      if (ex.write && (out = ex.write(*ha.hook->module.ptr(), name, b_, weight))) break;
     }
     if (out) {
       name = *out;
@@ -187,8 +192,10 @@ Sym Exporter::value(const ir::Value* v) {
       // arithmetic without promoting it; ONNX wants one type.
       if (t.dim() == 0 && t.scalar_type() == at::kDouble) t = t.to(at::kFloat);
       std::string name = b_.add_initializer(v->name(), t);
-      if (auto it = input_hooks_.find(v->name()); it != input_hooks_.end())
-        name = apply_hooks(it->second, name, t);
+      if (auto it = input_hooks_.find(v->name()); it != input_hooks_.end()) {
+        const WeightInput w{t, {}};
+        name = apply_hooks(it->second, name, &w);
+      }
       return syms_[v] = Sym::tensor(name);
     }
     case ir::InputRole::Data:
@@ -198,8 +205,11 @@ Sym Exporter::value(const ir::Value* v) {
 }
 
 // Note [BatchNorm folding]: a batch_norm folds into the conv before it when that conv feeds only
-// it and no inserted module can see the difference: no hook on the conv's weight or bias, on the
-// conv's output or on the batch_norm's input.
+// it and no inserted module can see the difference: no hook on the conv's bias, on the conv's output
+// or on the batch_norm's input. Hooks on the conv's weight are evaluated into it as usual (a mask, a
+// quantizer's grid); a hook an exporter writes (QuantizeLinear/DequantizeLinear) must then be
+// written for the scaled weight, which the exporter's can_fold decides. Folding a quantized weight
+// is what lets a runtime see DequantizeLinear -> Conv -> QuantizeLinear and run an integer conv.
 void Exporter::find_foldable_batch_norms() {
   auto plain = [&](const ir::Arg& a) {
     return a.is_constant()
@@ -213,7 +223,11 @@ void Exporter::find_foldable_batch_norms() {
     if (!x.is_value() || x.value()->is_graph_input()) continue;
     const ir::Node* conv = x.value()->producer();
     if (conv->metatype() != ir::Metatype::Conv || conv->runs_in() == ir::RunsIn::Training) continue;
-    if (!conv->input(1).is_value() || !plain(conv->input(1)) || !plain(conv->input(2))) continue;
+    const ir::Arg& w = conv->input(1);
+    if (!w.is_value() || !w.value()->is_graph_input() || w.value()->role() == ir::InputRole::Data ||
+        w.value()->role() == ir::InputRole::Training || !plain(conv->input(2))) {
+      continue;
+    }
     bool ok = true;
     for (size_t i = 1; i <= 4; ++i) ok = ok && plain(bn->input(i));
     if (!ok || bn->input(3).is_constant() || bn->input(4).is_constant()) continue;
@@ -231,9 +245,52 @@ void Exporter::find_foldable_batch_norms() {
                                : training.value()->role() != ir::InputRole::Training) {
       continue;
     }
-    folds_[conv] = bn;
-    folds_[bn] = bn;
+    if (auto f = fold_of(conv, bn)) {
+      folds_[conv] = *f;
+      folds_[bn] = *f;
+    }
   }
+}
+
+std::optional<detail::BatchNormFold> Exporter::fold_of(const ir::Node* conv, const ir::Node* bn) {
+  auto get = [&](size_t i) -> std::optional<at::Tensor> {
+    const ir::Arg& a = bn->input(i);
+    if (!a.is_value()) return std::nullopt;
+    auto t = tensor_value(a.value());
+    TORCH_INTERNAL_ASSERT(t, "batch_norm argument without a tensor");
+    return t->to(at::kDouble);
+  };
+  const at::Tensor mean = *get(3), var = *get(4);
+  const double eps = bn->input(7).constant().to_double();
+  const at::Tensor gamma = get(1).value_or(at::ones_like(mean));
+  const at::Tensor beta = get(2).value_or(at::zeros_like(mean));
+  detail::BatchNormFold f{bn, gamma / at::sqrt(var + eps), {}};
+  f.shift = beta - mean * f.scale;
+  const ir::Value* w = conv->input(1).value();
+  auto hooks = input_hooks_.find(w->name());
+  if (hooks == input_hooks_.end()) return f;
+  const at::Tensor weight = *tensor_value(w);
+  if (weight.dim() < 1 || weight.size(0) != f.scale.numel()) return std::nullopt;
+  for (const HookAt& ha : hooks->second) {
+    for (const HookExporter& ex : exporters_) {
+      if (!ex.write) continue;
+      if (!ex.can_fold || !ex.can_fold(*ha.hook->module.ptr(), weight, f.scale)) return std::nullopt;
+    }
+  }
+  return f;
+}
+
+std::string Exporter::folded_weight(const ir::Value* v, const at::Tensor& scale, const std::string& hint) {
+  const at::Tensor t = *tensor_value(v);
+  std::vector<int64_t> shape(static_cast<size_t>(t.dim()), 1);
+  shape[0] = -1;
+  const at::Tensor value = (t.to(at::kDouble) * scale.reshape(shape)).to(t.scalar_type());
+  std::string name = b_.add_initializer(hint, value);
+  if (auto it = input_hooks_.find(v->name()); it != input_hooks_.end()) {
+    const WeightInput w{value, scale};
+    name = apply_hooks(it->second, name, &w);
+  }
+  return name;
 }
 
 void set_tensor_type(onnx::ValueInfoProto* vi, const std::string& name, int32_t elem,
@@ -282,7 +339,7 @@ onnx::ModelProto Exporter::run() {
     set_tensor_type(g->add_input(), name, onnx::TensorProto::FLOAT, shape, options_.dynamic_batch);
     std::string hooked = name;
     if (auto it = input_hooks_.find(data[i]->name()); it != input_hooks_.end())
-      hooked = apply_hooks(it->second, name, std::nullopt);
+      hooked = apply_hooks(it->second, name, nullptr);
     syms_[data[i]] = Sym::tensor(hooked);
   }
 
@@ -305,7 +362,7 @@ onnx::ModelProto Exporter::run() {
       for (const HookAt& ha : it->second) {
         Sym& s = syms_[node->output(ha.point->port)];
         if (s.kind != Sym::Kind::Tensor) ctx.fail("an inserted module sits on a non-tensor output");
-        s.name = apply_hooks({ha}, s.name, std::nullopt);
+        s.name = apply_hooks({ha}, s.name, nullptr);
       }
     }
   }

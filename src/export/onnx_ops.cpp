@@ -129,7 +129,8 @@ namespace {
 // ---- weights ----
 
 void conv(Context& c) {
-  std::string x = c.tensor(0), w = c.tensor(1);
+  const BatchNormFold* fold = c.fold();
+  std::string x = c.tensor(0), w = fold ? c.folded_weight(1) : c.tensor(1);
   std::optional<at::Tensor> wt = c.tensor_value(c.node.input(1).value());
   std::vector<int64_t> wshape;
   if (wt) {
@@ -168,29 +169,12 @@ void conv(Context& c) {
   }
   std::vector<std::string> inputs = {x, w};
   if (!c.is_none(2)) inputs.push_back(c.tensor(2));
-  if (const ir::Node* bn = c.folded_bn()) {
-    // Note [BatchNorm folding]: w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta,
-    // computed in double.
-    auto get = [&](size_t i) -> std::optional<at::Tensor> {
-      const ir::Arg& a = bn->input(i);
-      if (!a.is_value()) return std::nullopt;
-      auto t = c.tensor_value(a.value());
-      TORCH_INTERNAL_ASSERT(t, "folded batch_norm argument without a tensor");
-      return t->to(at::kDouble);
-    };
-    at::Tensor mean = *get(3), var = *get(4);
-    const double eps = bn->input(7).constant().to_double();
-    at::Tensor gamma = get(1).value_or(at::ones_like(mean));
-    at::Tensor beta = get(2).value_or(at::zeros_like(mean));
-    at::Tensor scale = gamma / at::sqrt(var + eps);
-    at::Tensor bias = inputs.size() == 3 ? *c.tensor_value(c.node.input(2).value()) : at::zeros_like(mean);
-    std::vector<int64_t> bshape(wshape.size(), 1);
-    bshape[0] = -1;
-    const auto dtype = wt->scalar_type();
-    at::Tensor new_w = (wt->to(at::kDouble) * scale.reshape(bshape)).to(dtype);
-    at::Tensor new_b = ((bias.to(at::kDouble) - mean) * scale + beta).to(dtype);
-    inputs = {x, c.b.add_initializer(c10::str(c.node.scope(), ".weight_folded"), new_w),
-              c.b.add_initializer(c10::str(c.node.scope(), ".bias_folded"), new_b)};
+  if (fold) {
+    // Note [BatchNorm folding]: w' = w * scale, b' = b * scale + shift (computed in double).
+    const at::Tensor bias = inputs.size() == 3 ? c.tensor_value(c.node.input(2).value())->to(at::kDouble)
+                                               : at::zeros_like(fold->scale);
+    const at::Tensor new_b = (bias * fold->scale + fold->shift).to(wt ? wt->scalar_type() : at::kFloat);
+    inputs = {x, w, c.b.add_initializer(c10::str(c.node.scope(), ".bias_folded"), new_b)};
   }
   Attrs attrs = {{"dilations", dilation},
                  {"group", c.to_int(6)},
@@ -225,7 +209,7 @@ void addmm(Context& c) {
 }
 
 void batch_norm(Context& c) {
-  if (c.folded_bn() == &c.node) {  // folded into the conv before it
+  if (c.fold() != nullptr) {  // folded into the conv before it
     c.set_output(0, c.arg(0));
     return;
   }

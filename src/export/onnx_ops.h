@@ -36,6 +36,13 @@ struct Sym {
   }
 };
 
+/// A batch_norm folded into the convolution before it: y = conv(x, w * scale) + bias * scale + shift,
+/// with `scale` = gamma / sqrt(var + eps) and `shift` = beta - mean * scale (double, one per channel).
+struct BatchNormFold {
+  const ir::Node* bn = nullptr;
+  at::Tensor scale, shift;
+};
+
 /// The state a converter works in: the node, its arguments as Syms, the builder.
 class Context {
  public:
@@ -48,8 +55,10 @@ class Context {
   virtual Sym arg(size_t i) = 0;
   /// The value of a Parameter/Buffer argument with its weight hooks evaluated, or nullopt.
   virtual std::optional<at::Tensor> tensor_value(const ir::Value* v) = 0;
-  /// The batch_norm to fold into this conv, or nullptr.
-  virtual const ir::Node* folded_bn() = 0;
+  /// For a conv: the batch_norm folded into it; for a batch_norm: the fold it is part of; else nullptr.
+  virtual const BatchNormFold* fold() = 0;
+  /// The ONNX name of weight argument `i` scaled by fold()->scale (weight hooks written after it).
+  virtual std::string folded_weight(size_t i) = 0;
   /// Sets output `k` of the node.
   virtual void set_output(size_t k, Sym s) = 0;
   /// The ONNX name of tensor output `k`, once set.

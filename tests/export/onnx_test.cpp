@@ -114,12 +114,14 @@ struct ScaleImpl : torch::nn::Cloneable<ScaleImpl> {
 TORCH_MODULE(Scale);
 
 HookExporter scale_exporter() {
-  return [](const torch::nn::Module& m, const std::string& input, OnnxBuilder& b,
-            const std::optional<at::Tensor>& weight) -> std::optional<std::string> {
-    const auto* scale = dynamic_cast<const ScaleImpl*>(&m);
-    if (scale == nullptr || weight) return std::nullopt;
-    return b.add("Mul", {input, b.add_float_scalar("scale", static_cast<float>(scale->s))}, {}, "scaled");
-  };
+  return {[](const torch::nn::Module& m, const std::string& input, OnnxBuilder& b,
+             const WeightInput* weight) -> std::optional<std::string> {
+            const auto* scale = dynamic_cast<const ScaleImpl*>(&m);
+            if (scale == nullptr || weight) return std::nullopt;
+            return b.add("Mul", {input, b.add_float_scalar("scale", static_cast<float>(scale->s))}, {},
+                         "scaled");
+          },
+          {}};
 }
 
 TEST(OnnxExport, ActivationHookNeedsAnExporter) {

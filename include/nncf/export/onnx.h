@@ -4,8 +4,9 @@
 //
 // The writer walks the eval-mode graph: train-only nodes are skipped, `prim::ModeSelect` takes its
 // eval value and the `training` input is false. Parameters and buffers become initializers; each
-// ATen op becomes one or a few standard ONNX ops (a batch_norm right after a convolution is folded
-// into its weights when no inserted module sits on that conv). Integers derived from the batch size
+// ATen op becomes one or a few standard ONNX ops. A batch_norm right after a convolution is folded
+// into its weights and bias when no inserted module sits between them and every weight hook's
+// exporter can write the scaled weight (HookExporter::can_fold). Integers derived from the batch size
 // (`aten::size(x, 0)`) become Shape/Gather ops, so dim 0 stays symbolic.
 //
 // Inserted modules ("hooks"): a weight hook is evaluated on the weight, so the initializer holds
@@ -108,15 +109,38 @@ class OnnxBuilder {
   int64_t opset_;
 };
 
-/// Writes an inserted module applied to ONNX value `input`; returns the output value name, or
-/// nullopt when this exporter does not handle that module (the next one is asked). `weight` is set
-/// for a weight hook: then `input` names the weight as the graph sees it at this point -- the
-/// initializer holding the weight with every weight hook evaluated, or what an earlier exporter
-/// wrote after it -- and `*weight` is that initializer's value.
-/// A module at several insertion points is offered once per point.
-using HookExporter =
-    std::function<std::optional<std::string>(const torch::nn::Module& module, const std::string& input,
-                                             OnnxBuilder& builder, const std::optional<at::Tensor>& weight)>;
+/// The weight a weight hook's exporter writes after.
+struct WeightInput {
+  /// The initializer's value: the weight with every weight hook evaluated (and scaled by
+  /// `channel_scale` when that is defined).
+  at::Tensor value;
+  /// Undefined, or the factors (double, one per output channel, along dim 0) of a BatchNorm folded
+  /// into this weight: `value` already holds the scaled weight, and what the exporter writes must be
+  /// the scaled form of its module (a quantizer's grid scaled channel by channel).
+  at::Tensor channel_scale;
+};
+
+/// Writes inserted modules of one or more kinds.
+struct HookExporter {
+  /// Writes `module` applied to ONNX value `input`; returns the output value name, or nullopt when
+  /// this exporter does not handle that module (the next one is asked). `weight` is set for a weight
+  /// hook: then `input` names the weight as the graph sees it at this point -- the initializer
+  /// holding `weight->value`, or what an earlier exporter wrote after it. A module at several
+  /// insertion points is offered once per point.
+  using Write = std::function<std::optional<std::string>(
+      const torch::nn::Module& module, const std::string& input, OnnxBuilder& builder, const WeightInput* weight)>;
+  /// Whether `write` can write weight hook `module` for the weight `weight` (every weight hook
+  /// evaluated, before the fold) scaled per output channel by `channel_scale` (double, along dim 0)
+  /// -- that is, whether a BatchNorm after the conv can be folded into it. True for a module `write`
+  /// does not handle.
+  using CanFold = std::function<bool(const torch::nn::Module& module, const at::Tensor& weight,
+                                     const at::Tensor& channel_scale)>;
+
+  Write write;
+  /// Unset: the exporter may handle any weight hook and folds none, so a BatchNorm after a conv
+  /// whose weight has hooks stays a BatchNormalization node.
+  CanFold can_fold;
+};
 
 /// Writes `model` as ONNX to `path`. The model runs in eval mode without gradients while it is
 /// written (its mode is restored). The file is replaced atomically (a temporary file in the same

@@ -9,6 +9,11 @@
 //    levels)` for any bit width, which OpenVINO converts natively.
 // Overflow-fix weights (8-bit quantizers trained on 7 bits) are widened to 256 levels as NNCF does:
 // the step stays, the range doubles, the weights (already clamped to 7 bits) are unchanged.
+// A BatchNorm after a quantized conv is folded into the weight quantizer: each output channel's grid
+// is scaled by the BatchNorm's factor (per-channel from then on), so the folded weight is still
+// exactly on its grid. With standard ops a channel whose factor is negative has its levels mirrored
+// around the zero point; where that leaves the int8/uint8 range (level -128 of a full signed grid)
+// or the quantizer is per-channel along another axis, the BatchNorm is not folded.
 
 #include <set>
 
