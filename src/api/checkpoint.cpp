@@ -34,7 +34,7 @@ std::map<std::string, at::Tensor> model_tensors(const runtime::CompressedModel& 
 }  // namespace
 
 void save_checkpoint(const std::string& path, const CompressionResult& result, const Config& config,
-                     const torch::optim::Optimizer* optimizer) {
+                     const torch::optim::Optimizer* optimizer, const std::string& user_data) {
   TORCH_CHECK(result.ctrl && !result.model.is_empty(), "nncf::save_checkpoint: empty compression result");
   torch::serialize::OutputArchive archive;
   archive.write("format", std::string(kFormat));
@@ -59,6 +59,7 @@ void save_checkpoint(const std::string& path, const CompressionResult& result, c
   }
   archive.write("tensor_names", c10::Join("\n", names));
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+  if (!user_data.empty()) archive.write("user_data", user_data);
   if (optimizer != nullptr) {
     torch::serialize::OutputArchive opt;
     optimizer->save(opt);
@@ -105,6 +106,11 @@ Checkpoint Checkpoint::load(const std::string& path) {
   }
   TORCH_CHECK(archive->try_read("rng_cpu", c.rng_, /*is_buffer=*/true), "nncf::Checkpoint: ", path,
               " has no random generator state");
+  c10::IValue user_data;
+  if (archive->try_read("user_data", user_data)) {
+    TORCH_CHECK(user_data.isString(), "nncf::Checkpoint: ", path, ": 'user_data' is not a string");
+    c.user_data_ = user_data.toStringRef();
+  }
   auto opt = std::make_shared<torch::serialize::InputArchive>();
   if (archive->try_read("optimizer", *opt)) c.optimizer_ = opt;
   return c;

@@ -354,6 +354,9 @@ TEST(Checkpoint, TorchScriptModelsResumeToo) {
   a.ctrl->initialize(InitData([&](const InitData::Visitor& visit) { visit({x}); }));
   const std::string path = temp_path("torchscript.ckpt");
   save_checkpoint(path, a, config);
+  EXPECT_EQ(Checkpoint::load(path).user_data(), "");
+  save_checkpoint(path, a, config, nullptr, R"({"epoch": 3})");
+  EXPECT_EQ(Checkpoint::load(path).user_data(), R"({"epoch": 3})");
   auto b = create_compressed_model(model, config, Checkpoint::load(path));
   std::remove(path.c_str());
   a.model->eval();

@@ -42,6 +42,9 @@ class Checkpoint {
   const std::map<std::string, c10::IValue>& controller_state() const { return controller_state_; }
   const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
   bool has_optimizer() const { return optimizer_ != nullptr; }
+  /// What the caller saved with the checkpoint (e.g. a training loop's epoch and best accuracy as
+  /// JSON); empty when nothing was.
+  const std::string& user_data() const { return user_data_; }
 
   /// Loads the saved optimizer state into `optimizer` (built over the resumed model's
   /// parameters, in the same order). Throws c10::Error if none was saved.
@@ -59,12 +62,14 @@ class Checkpoint {
   std::map<std::string, c10::IValue> controller_state_;
   std::map<std::string, at::Tensor> tensors_;
   at::Tensor rng_;
+  std::string user_data_;
   std::shared_ptr<torch::serialize::InputArchive> optimizer_;
 };
 
-/// Writes a checkpoint of `result` atomically. `optimizer` is optional.
+/// Writes a checkpoint of `result` atomically. `optimizer` is optional; `user_data` is stored as is
+/// and comes back from Checkpoint::user_data().
 void save_checkpoint(const std::string& path, const CompressionResult& result, const Config& config,
-                     const torch::optim::Optimizer* optimizer = nullptr);
+                     const torch::optim::Optimizer* optimizer = nullptr, const std::string& user_data = "");
 
 /// Rebuilds the compression of `config` on a captured model from a checkpoint: the same
 /// algorithms and modules, the saved tensors, controller states and RNG; no initialization runs.
