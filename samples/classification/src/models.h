@@ -5,12 +5,19 @@
 //   resnet18, resnet34, resnet50   torchvision's layout; `small_input` replaces the 7x7/2 stem and
 //                                  max pool with a 3x3/1 conv (for 28x28 and 32x32 images)
 //   mobilenet_v2                   torchvision's layout; `small_input` makes the first conv stride 1
-//   vgg11_bn, vgg16_bn             with BatchNorm; `small_input` uses a 1x1 adaptive pool and a
-//                                  smaller classifier
-//   small_cnn                      two conv-bn-relu blocks and a linear classifier
+//   vgg11_bn, vgg16_bn             with BatchNorm; `small_input` drops the last max pool and uses
+//                                  a 1x1 adaptive pool and one hidden layer of 512 in the
+//                                  classifier (torchvision: 7x7 pool, two hidden layers of 4096)
+//   small_cnn                      conv-bn-relu, max pool, conv-bn-relu (32, 64 channels), adaptive
+//                                  avg pool, linear
 //
-// `width` multiplies every layer's channel count (rounded, at least 8): 0.25 gives a quick
-// ResNet-18-style model for 2-core machines.
+// Module names are torchvision's (`layer2.0.downsample.0.weight`, `features.1.conv.0.0.weight`),
+// and at width 1 the parameter counts equal torchvision's. `width` multiplies every layer's
+// channel count (rounded, at least 8; MobileNetV2's last 1280 too, unlike torchvision's rounding
+// to multiples of 8): 0.25 gives a quick ResNet-18-style model for 2-core machines.
+//
+// The forwards use tensor ops only (no data-dependent control flow), so nncf::capture and
+// nncf::create_compressed_model take a Classifier holder as it is.
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -40,16 +47,21 @@ TORCH_MODULE(Classifier);
 /// The names make_model knows.
 std::vector<std::string> model_names();
 
-/// Builds a model with PyTorch's default initialization (seeded by torch::manual_seed); throws
-/// std::runtime_error for an unknown name (listing the known ones) or bad options.
+/// Builds a model initialized like torchvision (seeded by torch::manual_seed): convs kaiming-normal
+/// fan_out, BatchNorm 1 and 0, linears normal(0, 0.01) for MobileNetV2 and VGG and LibTorch's
+/// default otherwise. Throws std::runtime_error for an unknown name (listing the known ones),
+/// num_classes or in_channels < 1, or width <= 0.
 Classifier make_model(const ModelOptions& options);
 
-/// Saves every parameter and buffer of `model` to `path` atomically (temporary file, fsync, rename).
+/// Saves every parameter and buffer of `model` to `path` in torch::save's layout, atomically
+/// (temporary file in the same folder, fsync, rename): on failure an existing `path` is left as it
+/// was. Throws std::runtime_error naming the file.
 void save_weights(torch::nn::Module& model, const std::string& path);
 
 /// Loads an FP32 checkpoint written by save_weights (or by torch::save of the same module) into
-/// `model`; throws std::runtime_error naming the file and the missing, unexpected or mis-shaped
-/// tensors.
+/// `model`, in place (the model's tensors are kept, so a CompressedModel sharing them sees the
+/// new values) and all or nothing. Throws std::runtime_error naming the file and the missing,
+/// unexpected or mis-shaped tensors, or for a missing, truncated or corrupt file.
 void load_weights(torch::nn::Module& model, const std::string& path);
 
 }  // namespace nncf_sample
