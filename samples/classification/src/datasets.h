@@ -2,7 +2,7 @@
 
 // Datasets of the classification sample and a deterministic batch loader.
 //
-//   fashion_mnist, mnist   IDX files (gzip or plain): <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+//   fashion_mnist, mnist   <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (IDX, gzip or plain)
 //   cifar10                <root>/data_batch_{1..5}.bin, test_batch.bin (the "binary version")
 //   cifar100               <root>/train.bin, test.bin (fine labels)
 //   image_folder, imagenet <root>/{train,val}/<class>/<image>.{jpg,jpeg,png} (ImageNet layout);
@@ -31,7 +31,8 @@ struct DatasetOptions {
   bool augment = false;
   int64_t image_size = 0;  ///< image folders: output side (default 224); others: must be 0 or native
   int64_t channels = 0;    ///< 0: native; 3 for a gray dataset replicates the channel
-  int64_t limit = 0;       ///< > 0: only the first `limit` samples
+  int64_t limit = 0;       ///< > 0: only the first `limit` samples (image folders: `limit` samples
+                           ///< evenly spaced over the sorted list, so that every class appears)
 };
 
 class Dataset {
@@ -39,7 +40,9 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual int64_t size() const = 0;
   /// Sample `i` as a float [C, H, W] tensor, normalized; augmented (if enabled) with randomness
-  /// drawn from `gen` only, so the same generator state gives the same image.
+  /// drawn from `gen` only, so the same generator state gives the same image. Must be safe to call
+  /// from several threads at once (the Loader does). Image folders decode here and throw
+  /// std::runtime_error naming the file when it cannot be decoded.
   virtual torch::Tensor image(int64_t i, at::Generator& gen) const = 0;
   virtual int64_t label(int64_t i) const = 0;
   virtual int64_t num_classes() const = 0;
@@ -59,7 +62,8 @@ class Loader {
   Loader(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last = false);
   void set_epoch(int64_t epoch);
   int64_t num_batches() const;
-  /// Batch `b` of the current epoch: images [B, C, H, W] and int64 labels [B].
+  /// Batch `b` of the current epoch: images [B, C, H, W] and int64 labels [B]. Samples are built in
+  /// parallel (at::parallel_for), each with a CPU generator seeded from (seed, epoch, index).
   std::pair<torch::Tensor, torch::Tensor> batch(int64_t b) const;
   const Dataset& dataset() const { return dataset_; }
 

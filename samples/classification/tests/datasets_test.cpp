@@ -1,0 +1,528 @@
+#include "datasets.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <jpeglib.h>
+#include <png.h>
+#include <zlib.h>
+#include <cstdio>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <stdexcept>
+
+namespace nncf_sample {
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path dir = fs::path(::testing::TempDir()) / ("nncf_datasets_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write_file(const fs::path& path, const Bytes& bytes, bool gz = false) {
+  fs::create_directories(path.parent_path());
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+  } else {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+}
+
+Bytes read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void put_be32(Bytes& b, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
+}
+
+uint8_t mnist_pixel(int64_t i, int64_t y, int64_t x) {
+  return static_cast<uint8_t>((i * 37 + y * 28 + x) % 256);
+}
+
+Bytes idx_images(int64_t n) {
+  Bytes b;
+  for (uint32_t v : {0x803u, static_cast<uint32_t>(n), 28u, 28u}) put_be32(b, v);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < 28 * 28; ++p) b.push_back(mnist_pixel(i, p / 28, p % 28));
+  return b;
+}
+
+Bytes idx_labels(int64_t n) {
+  Bytes b;
+  for (uint32_t v : {0x801u, static_cast<uint32_t>(n)}) put_be32(b, v);
+  for (int64_t i = 0; i < n; ++i) b.push_back(static_cast<uint8_t>((3 * i + 1) % 10));
+  return b;
+}
+
+void write_idx(const fs::path& dir, const std::string& split, int64_t n, bool gz) {
+  const std::string ext = gz ? ".gz" : "";
+  write_file(dir / (split + "-images-idx3-ubyte" + ext), idx_images(n), gz);
+  write_file(dir / (split + "-labels-idx1-ubyte" + ext), idx_labels(n), gz);
+}
+
+void write_jpeg(const fs::path& path, int w, int h, const Bytes& pixels, bool cmyk = false) {
+  fs::create_directories(path.parent_path());
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  jpeg_stdio_dest(&cinfo, f);
+  cinfo.image_width = w;
+  cinfo.image_height = h;
+  cinfo.input_components = cmyk ? 4 : 3;
+  cinfo.in_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 100, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(pixels.data()) + cinfo.next_scanline * w * cinfo.input_components;
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::fclose(f);
+}
+
+void write_png(const fs::path& path, int w, int h, uint32_t format, const Bytes& pixels) {
+  fs::create_directories(path.parent_path());
+  png_image image;
+  std::memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  image.width = w;
+  image.height = h;
+  image.format = format;
+  ASSERT_TRUE(png_image_write_to_file(&image, path.c_str(), 0, pixels.data(), 0, nullptr)) << image.message;
+}
+
+// Runs `f` and expects a std::runtime_error whose message contains every one of `parts`.
+void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected one mentioning " << parts.front();
+  } catch (const std::runtime_error& e) {
+    for (const std::string& part : parts)
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what() << "\nlacks: " << part;
+  }
+}
+
+at::Generator generator(uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
+
+DatasetOptions options(const std::string& name, const fs::path& root, bool train = true,
+                       bool augment = false) {
+  DatasetOptions o;
+  o.name = name;
+  o.root = root.string();
+  o.train = train;
+  o.augment = augment;
+  return o;
+}
+
+TEST(IdxDataset, GzipAndPlainFilesDecodeToNormalizedPixels) {
+  const fs::path dir = fresh_dir("idx");
+  write_idx(dir, "train", 5, /*gz=*/true);
+  write_idx(dir, "t10k", 4, /*gz=*/false);
+  for (bool train : {true, false}) {
+    auto ds = open_dataset(options("fashion_mnist", dir, train));
+    ASSERT_EQ(ds->size(), train ? 5 : 4);
+    EXPECT_EQ(ds->num_classes(), 10);
+    EXPECT_EQ(ds->image_shape(), (std::vector<int64_t>{1, 28, 28}));
+    EXPECT_EQ(ds->description(), train ? "Fashion-MNIST train (5 images)" : "Fashion-MNIST test (4 images)");
+    auto gen = generator(0);
+    for (int64_t i = 0; i < ds->size(); ++i) {
+      EXPECT_EQ(ds->label(i), (3 * i + 1) % 10);
+      torch::Tensor img = ds->image(i, gen);
+      ASSERT_EQ(img.sizes(), torch::IntArrayRef({1, 28, 28}));
+      for (auto [y, x] : {std::pair<int64_t, int64_t>{0, 0}, {5, 17}, {27, 27}})
+        EXPECT_NEAR(img[0][y][x].item<float>(), (mnist_pixel(i, y, x) / 255.0 - 0.2860) / 0.3530, 1e-5);
+    }
+  }
+  auto mnist = open_dataset(options("mnist", dir, false));
+  auto gen = generator(0);
+  EXPECT_NEAR(mnist->image(2, gen)[0][3][4].item<float>(), (mnist_pixel(2, 3, 4) / 255.0 - 0.1307) / 0.3081,
+              1e-5);
+
+  DatasetOptions rgb = options("fashion_mnist", dir);
+  rgb.channels = 3;
+  rgb.limit = 3;
+  auto ds3 = open_dataset(rgb);
+  EXPECT_EQ(ds3->size(), 3);
+  torch::Tensor img = ds3->image(1, gen);
+  ASSERT_EQ(img.sizes(), torch::IntArrayRef({3, 28, 28}));
+  EXPECT_TRUE(torch::equal(img[0], img[1]) && torch::equal(img[0], img[2]));
+}
+
+TEST(IdxDataset, TrainAugmentationIsAZeroPaddedShiftOnlyWhenAsked) {
+  const fs::path dir = fresh_dir("idx_aug");
+  write_idx(dir, "train", 2, true);
+  write_idx(dir, "t10k", 2, true);
+  auto plain = open_dataset(options("fashion_mnist", dir, true, false));
+  auto aug = open_dataset(options("fashion_mnist", dir, true, true));
+  auto eval =
+      open_dataset(options("fashion_mnist", dir, false, true));  // augment ignored off the train split
+  auto g0 = generator(0), g1 = generator(1);
+  const torch::Tensor base = plain->image(1, g0);
+  const float zero = static_cast<float>(-0.2860 / 0.3530);
+  const torch::Tensor padded = torch::constant_pad_nd(base, {2, 2, 2, 2}, zero);
+  std::set<std::pair<int64_t, int64_t>> offsets;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    auto gen = generator(seed);
+    torch::Tensor img = aug->image(1, gen);
+    ASSERT_EQ(img.sizes(), base.sizes());
+    bool found = false;
+    for (int64_t top = 0; top <= 4 && !found; ++top)
+      for (int64_t left = 0; left <= 4 && !found; ++left)
+        if (torch::equal(img, padded.slice(1, top, top + 28).slice(2, left, left + 28))) {
+          found = true;
+          offsets.insert({top, left});
+        }
+    EXPECT_TRUE(found) << "seed " << seed << ": not a crop of the zero-padded image";
+  }
+  EXPECT_GT(offsets.size(), 5u);
+  auto a = generator(7), b = generator(7);
+  EXPECT_TRUE(torch::equal(aug->image(0, a), aug->image(0, b)));  // same generator state, same image
+  auto e0 = generator(0), e1 = generator(1);
+  EXPECT_TRUE(torch::equal(eval->image(1, e0), eval->image(1, e1)));
+  EXPECT_TRUE(torch::equal(plain->image(1, g1), base));
+}
+
+Bytes cifar_record(int label_bytes, int64_t label, int64_t seed) {
+  Bytes r;
+  if (label_bytes == 2) r.push_back(static_cast<uint8_t>(label % 20));  // coarse
+  r.push_back(static_cast<uint8_t>(label));
+  for (int64_t p = 0; p < 3072; ++p) r.push_back(static_cast<uint8_t>((seed * 13 + p * 7) % 256));
+  return r;
+}
+
+TEST(CifarDataset, RecordsDecodeToChannelPlanesAndFineLabels) {
+  const fs::path dir = fresh_dir("cifar");
+  for (int k = 1; k <= 5; ++k) {
+    Bytes b = cifar_record(1, k, 2 * k);
+    Bytes second = cifar_record(1, 9, 2 * k + 1);
+    b.insert(b.end(), second.begin(), second.end());
+    write_file(dir / ("data_batch_" + std::to_string(k) + ".bin"), b);
+  }
+  write_file(dir / "test_batch.bin", cifar_record(1, 4, 99));
+  auto train = open_dataset(options("cifar10", dir));
+  ASSERT_EQ(train->size(), 10);
+  EXPECT_EQ(train->label(2), 2);
+  EXPECT_EQ(train->label(3), 9);
+  auto gen = generator(0);
+  torch::Tensor img = train->image(2, gen);  // data_batch_2, first record: seed 4
+  ASSERT_EQ(img.sizes(), torch::IntArrayRef({3, 32, 32}));
+  const double mean[] = {0.4914, 0.4822, 0.4465}, stdev[] = {0.2470, 0.2435, 0.2616};
+  for (int64_t c = 0; c < 3; ++c) {
+    const int64_t p = c * 1024 + 5 * 32 + 9;  // channel c, row 5, column 9
+    EXPECT_NEAR(img[c][5][9].item<float>(), (((4 * 13 + p * 7) % 256) / 255.0 - mean[c]) / stdev[c], 1e-5);
+  }
+  EXPECT_EQ(open_dataset(options("cifar10", dir, false))->size(), 1);
+
+  write_file(dir / "c100" / "train.bin", cifar_record(2, 57, 1));
+  auto c100 = open_dataset(options("cifar100", dir / "c100"));
+  EXPECT_EQ(c100->num_classes(), 100);
+  EXPECT_EQ(c100->label(0), 57);
+
+  auto aug = open_dataset(options("cifar10", dir, true, true));
+  std::set<std::vector<float>> distinct;
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    auto g = generator(seed);
+    torch::Tensor a = aug->image(0, g);
+    ASSERT_EQ(a.sizes(), torch::IntArrayRef({3, 32, 32}));
+    distinct.insert(std::vector<float>(a.data_ptr<float>(), a.data_ptr<float>() + a.numel()));
+  }
+  EXPECT_GT(distinct.size(), 3u);
+}
+
+float imagenet(uint8_t v, int c) {
+  const float mean[] = {0.485f, 0.456f, 0.406f}, stdev[] = {0.229f, 0.224f, 0.225f};
+  return (v / 255.0f - mean[c]) / stdev[c];
+}
+
+TEST(ImageFolderDataset, DecodesPngAndJpegToRgbWithSortedClasses) {
+  const fs::path root = fresh_dir("folder");
+  Bytes rgb(3 * 3 * 3);
+  for (size_t k = 0; k < rgb.size(); ++k) rgb[k] = static_cast<uint8_t>(10 + 9 * k);
+  write_png(root / "train" / "b_dog" / "rgb.png", 3, 3, PNG_FORMAT_RGB, rgb);
+  write_png(root / "train" / "a_cat" / "gray.PNG", 3, 3, PNG_FORMAT_GRAY,
+            {0, 30, 60, 90, 120, 150, 180, 210, 240});
+  Bytes rgba(3 * 3 * 4);
+  for (size_t k = 0; k < rgba.size(); ++k) rgba[k] = k % 4 == 3 ? 0 : static_cast<uint8_t>(200 - 5 * k);
+  write_png(root / "train" / "a_cat" / "rgba.png", 3, 3, PNG_FORMAT_RGBA, rgba);
+  write_jpeg(root / "train" / "b_dog" / "flat.jpg", 16, 16, Bytes(16 * 16 * 3, 77));
+  write_file(root / "train" / "b_dog" / "notes.txt", {1, 2, 3});
+  DatasetOptions o = options("imagenet", root);
+  o.image_size = 3;  // the eval resize of a 3x3 image is then the identity
+  auto ds = open_dataset(o);
+  ASSERT_EQ(ds->size(), 4);
+  EXPECT_EQ(ds->num_classes(), 2);
+  EXPECT_EQ(ds->image_shape(), (std::vector<int64_t>{3, 3, 3}));
+  // Sorted: a_cat/gray.PNG, a_cat/rgba.png, b_dog/flat.jpg, b_dog/rgb.png.
+  EXPECT_EQ(std::vector<int64_t>({ds->label(0), ds->label(1), ds->label(2), ds->label(3)}),
+            std::vector<int64_t>({0, 0, 1, 1}));
+  auto gen = generator(0);
+  torch::Tensor gray = ds->image(0, gen), alpha = ds->image(1, gen), flat = ds->image(2, gen),
+                color = ds->image(3, gen);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 3; ++y)
+      for (int x = 0; x < 3; ++x) {
+        EXPECT_NEAR(color[c][y][x].item<float>(), imagenet(rgb[(y * 3 + x) * 3 + c], c), 1e-5);
+        EXPECT_NEAR(gray[c][y][x].item<float>(), imagenet(static_cast<uint8_t>(30 * (y * 3 + x)), c), 1e-5);
+        EXPECT_NEAR(alpha[c][y][x].item<float>(), imagenet(rgba[(y * 3 + x) * 4 + c], c), 1e-5);
+        EXPECT_NEAR(flat[c][y][x].item<float>(), imagenet(77, c), 3 / (255 * 0.224));
+      }
+}
+
+TEST(ImageFolderDataset, CmykJpegBecomesRgb) {
+  const fs::path root = fresh_dir("folder_cmyk");
+  Bytes cmyk;
+  for (int p = 0; p < 8 * 8; ++p)
+    cmyk.insert(cmyk.end(), {200, 100, 50, 255});  // inverted CMYK, as Adobe writes
+  write_jpeg(root / "val" / "x" / "cmyk.jpg", 8, 8, cmyk, /*cmyk=*/true);
+  DatasetOptions o = options("imagenet", root, false);
+  o.image_size = 8;
+  auto gen = generator(0);
+  torch::Tensor img = open_dataset(o)->image(0, gen);
+  for (int c = 0; c < 3; ++c)
+    EXPECT_NEAR(img[c][4][4].item<float>(), imagenet(cmyk[c], c), 3 / (255 * 0.224));
+}
+
+TEST(ImageFolderDataset, EvalResizesAndCenterCropsTrainAugments) {
+  const fs::path root = fresh_dir("folder_aug");
+  Bytes wide(2 * 4 * 3);  // 4 wide, 2 high: the shorter side stays 2, the center crop keeps columns 1..2
+  for (size_t k = 0; k < wide.size(); ++k) wide[k] = static_cast<uint8_t>(k * 10);
+  write_png(root / "val" / "x" / "wide.png", 4, 2, PNG_FORMAT_RGB, wide);
+  DatasetOptions o = options("image_folder", root, false, true);
+  o.image_size = 2;
+  auto ds = open_dataset(o);
+  auto g0 = generator(0), g1 = generator(1);
+  torch::Tensor img = ds->image(0, g0);
+  ASSERT_EQ(img.sizes(), torch::IntArrayRef({3, 2, 2}));
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 2; ++x)
+        EXPECT_NEAR(img[c][y][x].item<float>(), imagenet(wide[(y * 4 + x + 1) * 3 + c], c), 1e-5);
+  EXPECT_TRUE(torch::equal(img, ds->image(0, g1)));  // no augmentation off the train split
+
+  Bytes big(40 * 30 * 3);
+  for (size_t k = 0; k < big.size(); ++k) big[k] = static_cast<uint8_t>((k * 31) % 251);
+  write_png(root / "train" / "y" / "big.png", 40, 30, PNG_FORMAT_RGB, big);
+  DatasetOptions t = options("image_folder", root, true, true);
+  t.image_size = 8;
+  auto train = open_dataset(t);
+  std::set<std::vector<float>> distinct;
+  for (uint64_t seed = 0; seed < 6; ++seed) {
+    auto g = generator(seed);
+    torch::Tensor a = train->image(0, g);
+    ASSERT_EQ(a.sizes(), torch::IntArrayRef({3, 8, 8}));
+    EXPECT_TRUE(a.isfinite().all().item<bool>());
+    distinct.insert(std::vector<float>(a.data_ptr<float>(), a.data_ptr<float>() + a.numel()));
+  }
+  EXPECT_GT(distinct.size(), 3u);
+  t.augment = false;
+  t.image_size = 0;
+  auto full = open_dataset(t);
+  EXPECT_EQ(full->image(0, g0).sizes(), torch::IntArrayRef({3, 224, 224}));
+}
+
+// image(i) = i everywhere plus one draw from the sample's generator.
+class CountingDataset : public Dataset {
+ public:
+  explicit CountingDataset(int64_t n) : n_(n) {}
+  int64_t size() const override { return n_; }
+  torch::Tensor image(int64_t i, at::Generator& gen) const override {
+    return torch::full({1, 2, 2}, static_cast<float>(i)) + torch::rand({1}, gen);
+  }
+  int64_t label(int64_t i) const override { return i; }
+  int64_t num_classes() const override { return n_; }
+  std::vector<int64_t> image_shape() const override { return {1, 2, 2}; }
+  std::string description() const override { return "counting"; }
+
+ private:
+  int64_t n_;
+};
+
+std::vector<int64_t> epoch_order(const Loader& loader) {
+  std::vector<int64_t> order;
+  for (int64_t b = 0; b < loader.num_batches(); ++b) {
+    torch::Tensor labels = loader.batch(b).second;
+    order.insert(order.end(), labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
+  }
+  return order;
+}
+
+TEST(Loader, OrderAndAugmentationDependOnlyOnSeedEpochAndIndex) {
+  CountingDataset ds(10);
+  Loader a(ds, 4, /*shuffle=*/true, /*seed=*/5), b(ds, 4, true, 5);
+  ASSERT_EQ(a.num_batches(), 3);
+  auto [images, labels] = a.batch(2);
+  EXPECT_EQ(images.sizes(), torch::IntArrayRef({2, 1, 2, 2}));  // the partial last batch is kept
+  EXPECT_EQ(labels.dtype(), torch::kLong);
+  for (int64_t b2 = 0; b2 < 3; ++b2) EXPECT_TRUE(torch::equal(a.batch(b2).first, b.batch(b2).first));
+
+  std::vector<int64_t> e0 = epoch_order(a);
+  std::vector<int64_t> sorted = e0;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  a.set_epoch(1);
+  std::vector<int64_t> e1 = epoch_order(a);
+  EXPECT_NE(e0, e1);
+  std::sort(e1.begin(), e1.end());
+  EXPECT_EQ(e1, sorted);
+  a.set_epoch(0);
+  EXPECT_EQ(epoch_order(a), e0);
+
+  // A sample's image does not depend on the batch it lands in, but changes with the epoch.
+  Loader wide(ds, 10, true, 5);
+  torch::Tensor all = wide.batch(0).first;
+  int64_t pos = 0;
+  for (int64_t b2 = 0; b2 < 3; ++b2) {
+    torch::Tensor part = b.batch(b2).first;
+    EXPECT_TRUE(torch::equal(part, all.slice(0, pos, pos + part.size(0))));
+    pos += part.size(0);
+  }
+  wide.set_epoch(1);
+  torch::Tensor next = wide.batch(0).first;
+  EXPECT_FALSE(torch::equal(std::get<0>(next.flatten(1).select(1, 0).sort()),
+                            std::get<0>(all.flatten(1).select(1, 0).sort())));
+
+  Loader dropped(ds, 4, false, 5, /*drop_last=*/true);
+  EXPECT_EQ(dropped.num_batches(), 2);
+  EXPECT_EQ(epoch_order(dropped), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_NE(epoch_order(Loader(ds, 4, true, 6)), e0);
+}
+
+TEST(DatasetErrors, MissingOrCorruptFilesNameTheFile) {
+  const fs::path dir = fresh_dir("errors");
+  expect_error([&] { open_dataset(options("fashion_mnist", dir / "absent")); }, {"absent", "no such folder"});
+  expect_error([&] { open_dataset(options("no_such_set", dir)); },
+               {"no_such_set", "fashion_mnist", "imagenet"});
+
+  write_file(dir / "missing" / "train-images-idx3-ubyte", idx_images(2));
+  expect_error([&] { open_dataset(options("mnist", dir / "missing")); },
+               {"train-labels-idx1-ubyte", "missing"});
+
+  Bytes bad_magic = idx_images(2);
+  bad_magic[3] = 0x01;
+  write_idx(dir / "magic", "train", 2, false);
+  write_file(dir / "magic" / "train-images-idx3-ubyte", bad_magic);
+  expect_error([&] { open_dataset(options("mnist", dir / "magic")); }, {"train-images-idx3-ubyte", "magic"});
+
+  Bytes short_images = idx_images(3);
+  short_images.resize(short_images.size() - 100);
+  write_idx(dir / "short", "train", 3, false);
+  write_file(dir / "short" / "train-images-idx3-ubyte", short_images);
+  expect_error([&] { open_dataset(options("mnist", dir / "short")); }, {"train-images-idx3-ubyte", "size"});
+
+  write_idx(dir / "gz", "train", 3, true);
+  const fs::path gz = dir / "gz" / "train-images-idx3-ubyte.gz";
+  Bytes whole = read_bytes(gz);
+  write_file(gz, Bytes(whole.begin(), whole.begin() + whole.size() / 2));
+  expect_error([&] { open_dataset(options("mnist", dir / "gz")); }, {"train-images-idx3-ubyte.gz"});
+
+  write_idx(dir / "count", "train", 3, true);
+  write_file(dir / "count" / "train-labels-idx1-ubyte.gz", idx_labels(2), true);
+  expect_error([&] { open_dataset(options("mnist", dir / "count")); },
+               {"train-labels-idx1-ubyte.gz", "2 labels"});
+
+  write_idx(dir / "size", "train", 1, false);
+  DatasetOptions resized = options("mnist", dir / "size");
+  resized.image_size = 32;
+  expect_error([&] { open_dataset(resized); }, {"image_size"});
+
+  for (int k = 1; k <= 5; ++k)
+    write_file(dir / "cifar" / ("data_batch_" + std::to_string(k) + ".bin"), cifar_record(1, 1, k));
+  Bytes odd = cifar_record(1, 1, 3);
+  odd.pop_back();
+  write_file(dir / "cifar" / "data_batch_3.bin", odd);
+  expect_error([&] { open_dataset(options("cifar10", dir / "cifar")); }, {"data_batch_3.bin", "multiple"});
+  expect_error([&] { open_dataset(options("cifar10", dir / "cifar", false)); },
+               {"test_batch.bin", "missing"});
+  write_file(dir / "cifar" / "test_batch.bin", cifar_record(1, 12, 0));
+  expect_error([&] { open_dataset(options("cifar10", dir / "cifar", false)); },
+               {"test_batch.bin", "label 12"});
+}
+
+TEST(DatasetErrors, UndecodableImagesAndEmptyFoldersNameThePath) {
+  const fs::path root = fresh_dir("bad_images");
+  fs::create_directories(root / "train" / "empty_class");
+  expect_error([&] { open_dataset(options("imagenet", root)); }, {(root / "train").string(), "no images"});
+  expect_error([&] { open_dataset(options("imagenet", root, false)); },
+               {(root / "val").string(), "no such folder"});
+
+  write_file(root / "train" / "c" / "garbage.jpg", {0xFF, 0xD8, 0xFF, 0x00, 0x12, 0x34, 0x56});
+  write_file(root / "train" / "c" / "garbage.png", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 1, 2, 3, 4});
+  write_file(root / "train" / "c" / "text.jpeg", {'h', 'e', 'l', 'l', 'o'});
+  write_jpeg(root / "train" / "c" / "whole.jpg", 64, 64, Bytes(64 * 64 * 3, 120));
+  Bytes jpeg = read_bytes(root / "train" / "c" / "whole.jpg");
+  write_file(root / "train" / "c" / "truncated.jpg", Bytes(jpeg.begin(), jpeg.begin() + jpeg.size() / 2));
+  write_png(root / "train" / "c" / "whole.png", 64, 64, PNG_FORMAT_RGB, Bytes(64 * 64 * 3, 120));
+  Bytes png = read_bytes(root / "train" / "c" / "whole.png");
+  write_file(root / "train" / "c" / "truncated.png", Bytes(png.begin(), png.begin() + png.size() / 2));
+
+  // A well-formed header claiming 70000x70000 pixels: refused before allocating.
+  Bytes huge = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  auto chunk = [&huge](const char* type, Bytes data) {
+    put_be32(huge, static_cast<uint32_t>(data.size()));
+    data.insert(data.begin(), type, type + 4);
+    huge.insert(huge.end(), data.begin(), data.end());
+    put_be32(huge, static_cast<uint32_t>(crc32(0, data.data(), static_cast<unsigned>(data.size()))));
+  };
+  chunk("IHDR", {0, 1, 0x11, 0x70, 0, 1, 0x11, 0x70, 8, 2, 0, 0, 0});
+  chunk("IDAT", {});
+  write_file(root / "train" / "c" / "zhuge.png", huge);
+
+  DatasetOptions o = options("image_folder", root);
+  o.image_size = 4;
+  auto ds = open_dataset(o);
+  ASSERT_EQ(ds->size(), 8);  // sorted: garbage.jpg garbage.png text.jpeg truncated.jpg truncated.png whole.*
+  auto gen = generator(0);
+  expect_error([&] { ds->image(0, gen); }, {"garbage.jpg", "JPEG"});
+  expect_error([&] { ds->image(1, gen); }, {"garbage.png", "PNG"});
+  expect_error([&] { ds->image(2, gen); }, {"text.jpeg", "neither"});
+  expect_error([&] { ds->image(3, gen); }, {"truncated.jpg", "JPEG"});
+  expect_error([&] { ds->image(4, gen); }, {"truncated.png", "PNG"});
+  EXPECT_EQ(ds->image(5, gen).sizes(), torch::IntArrayRef({3, 4, 4}));
+  EXPECT_EQ(ds->image(6, gen).sizes(), torch::IntArrayRef({3, 4, 4}));
+  expect_error([&] { ds->image(7, gen); }, {"zhuge.png", "too large"});
+  expect_error([&] { Loader(*ds, 8, false, 0).batch(0); }, {"garbage.jpg"});  // through the loader too
+}
+
+TEST(RealFashionMnist, TestSplitOpens) {
+  const std::string root = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(fs::path(root) / "t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << root << " not installed";
+  auto ds = open_dataset(options("fashion_mnist", root, false));
+  ASSERT_EQ(ds->size(), 10000);
+  std::vector<int64_t> per_class(10, 0);
+  for (int64_t i = 0; i < ds->size(); ++i) {
+    ASSERT_GE(ds->label(i), 0);
+    ASSERT_LT(ds->label(i), 10);
+    per_class[ds->label(i)]++;
+  }
+  EXPECT_EQ(per_class, std::vector<int64_t>(10, 1000));
+  auto gen = generator(0);
+  torch::Tensor img = ds->image(0, gen);
+  EXPECT_EQ(img.sizes(), torch::IntArrayRef({1, 28, 28}));
+  EXPECT_GE(img.min().item<float>(), -0.2860 / 0.3530 - 1e-5);
+  EXPECT_LE(img.max().item<float>(), (1 - 0.2860) / 0.3530 + 1e-5);
+  EXPECT_GT(img.max().item<float>(), img.min().item<float>());
+}
+
+}  // namespace
+}  // namespace nncf_sample
