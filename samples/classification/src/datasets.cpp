@@ -27,8 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-[[noreturn]] void fail(const fs::path& where, const std::string& what) {
-  throw std::runtime_error(where.string() + ": " + what);
+// Every dataset error: "<file or folder>: <what is wrong>".
+template <typename... Args>
+[[noreturn]] void fail(const fs::path& where, const Args&... what) {
+  throw std::runtime_error(c10::str(where.string(), ": ", what...));
 }
 
 // ---- Randomness -----------------------------------------------------------------------------------
@@ -44,31 +46,17 @@ int64_t draw_int(at::Generator& gen, int64_t n) {  // uniform in [0, n); the bia
   return n <= 1 ? 0 : static_cast<int64_t>(draw_u64(gen) % static_cast<uint64_t>(n));
 }
 
-bool draw_bool(at::Generator& gen) {
-  return draw_u64(gen) >> 63;
-}
-
 double draw_real(at::Generator& gen, double lo, double hi) {  // uniform in [lo, hi)
   return lo + (hi - lo) * static_cast<double>(draw_u64(gen) >> 11) * 0x1.0p-53;
 }
 
-uint64_t splitmix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
+// Hashes (h, v) with splitmix64's finalizer. Seeds are chains of it: mix(mix(seed, 0), epoch) orders an
+// epoch, mix(mix(mix(seed, 1), epoch), index) augments one sample -- distinct streams for each.
+uint64_t mix(uint64_t h, uint64_t v) {
+  uint64_t z = h ^ (v * 0xbf58476d1ce4e5b9ULL + 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
-}
-
-uint64_t mix(uint64_t h, uint64_t v) {
-  return splitmix64(h ^ splitmix64(v));
-}
-
-// Distinct streams for the order of an epoch and for each sample's augmentation.
-uint64_t order_seed(uint64_t seed, int64_t epoch) {
-  return mix(mix(seed, 0), epoch);
-}
-uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t i) {
-  return mix(mix(mix(seed, 1), epoch), i);
 }
 
 // ---- Files ----------------------------------------------------------------------------------------
@@ -117,8 +105,7 @@ uint32_t big_endian32(const uint8_t* p) {
 // The dimensions of an IDX file of unsigned bytes with `ndim` dimensions, checking magic and size.
 std::vector<int64_t> idx_dims(const std::vector<uint8_t>& bytes, int ndim, const fs::path& path) {
   size_t header = 4 + 4 * static_cast<size_t>(ndim);
-  if (bytes.size() < header)
-    fail(path, "truncated: " + std::to_string(bytes.size()) + " bytes, shorter than the IDX header");
+  if (bytes.size() < header) fail(path, "truncated: ", bytes.size(), " bytes, shorter than the IDX header");
   uint32_t magic = big_endian32(bytes.data()), expected = 0x800u | static_cast<uint32_t>(ndim);
   if (magic != expected) {
     char text[96];
@@ -133,8 +120,8 @@ std::vector<int64_t> idx_dims(const std::vector<uint8_t>& bytes, int ndim, const
     count *= static_cast<size_t>(dims.back());
   }
   if (bytes.size() != header + count)
-    fail(path, "wrong size: the header announces " + std::to_string(count) + " data bytes, the file has " +
-                   std::to_string(bytes.size() - header));
+    fail(path, "wrong size: the header announces ", count, " data bytes, the file has ",
+         bytes.size() - header);
   return dims;
 }
 
@@ -177,7 +164,7 @@ class InMemoryDataset : public Dataset {
     if (augment_) {
       dy = draw_int(gen, 2 * spec_.pad + 1) - spec_.pad;
       dx = draw_int(gen, 2 * spec_.pad + 1) - spec_.pad;
-      if (spec_.flip) flip = draw_bool(gen);
+      if (spec_.flip) flip = draw_int(gen, 2) == 1;
     }
     torch::Tensor out = torch::empty({channels_, h, w});
     float* dst = out.data_ptr<float>();
@@ -213,12 +200,10 @@ class InMemoryDataset : public Dataset {
 
 void check_native_shape(const DatasetOptions& o, int64_t side, int64_t channels, bool gray) {
   if (o.image_size != 0 && o.image_size != side)
-    fail(o.root, o.name + " images are " + std::to_string(side) + "x" + std::to_string(side) +
-                     "; image_size must be 0 or " + std::to_string(side) + ", got " +
-                     std::to_string(o.image_size));
+    fail(o.root, o.name, " images are ", side, "x", side, "; image_size must be 0 or ", side, ", got ",
+         o.image_size);
   if (o.channels != 0 && o.channels != channels && !(gray && o.channels == 3))
-    fail(o.root, o.name + ": channels must be 0, " + std::to_string(channels) + (gray ? " or 3" : "") +
-                     ", got " + std::to_string(o.channels));
+    fail(o.root, o.name, ": channels must be 0, ", channels, gray ? " or 3" : "", ", got ", o.channels);
 }
 
 int64_t limited(int64_t n, int64_t limit) {
@@ -233,21 +218,18 @@ std::unique_ptr<Dataset> open_idx(const DatasetOptions& o, bool fashion) {
   const fs::path label_path = find_maybe_gz(o.root, split + "-labels-idx1-ubyte");
   std::vector<uint8_t> image_bytes = read_file(image_path);
   std::vector<int64_t> dims = idx_dims(image_bytes, 3, image_path);
-  if (dims[1] != 28 || dims[2] != 28)
-    fail(image_path, "expected 28x28 images, got " + std::to_string(dims[1]) + "x" + std::to_string(dims[2]));
+  if (dims[1] != 28 || dims[2] != 28) fail(image_path, "expected 28x28 images, got ", dims[1], "x", dims[2]);
   std::vector<uint8_t> label_bytes = read_file(label_path);
   std::vector<int64_t> label_dims = idx_dims(label_bytes, 1, label_path);
   if (label_dims[0] != dims[0])
-    fail(label_path, "holds " + std::to_string(label_dims[0]) + " labels but " + image_path.string() +
-                         " holds " + std::to_string(dims[0]) + " images");
+    fail(label_path, "holds ", label_dims[0], " labels but ", image_path.string(), " holds ", dims[0],
+         " images");
   if (dims[0] == 0) fail(image_path, "holds no images");
   const int64_t n = limited(dims[0], o.limit);
   std::vector<int64_t> labels(n);
   for (int64_t i = 0; i < n; ++i) {
     labels[i] = label_bytes[8 + i];
-    if (labels[i] > 9)
-      fail(label_path,
-           "label " + std::to_string(labels[i]) + " at index " + std::to_string(i) + " is outside 0..9");
+    if (labels[i] > 9) fail(label_path, "label ", labels[i], " at index ", i, " is outside 0..9");
   }
   torch::Tensor images = torch::empty({n, 1, 28, 28}, torch::kUInt8);
   std::memcpy(images.data_ptr<uint8_t>(), image_bytes.data() + 16, static_cast<size_t>(n) * 28 * 28);
@@ -279,9 +261,8 @@ std::unique_ptr<Dataset> open_cifar(const DatasetOptions& o, bool hundred) {
     contents.push_back(read_file(dir / name));
     const size_t size = contents.back().size();
     if (size == 0 || size % record != 0)
-      fail(dir / name, "size " + std::to_string(size) + " is not a positive multiple of the " +
-                           std::to_string(record) + "-byte record (" + std::to_string(label_bytes) +
-                           " label bytes + 3072 pixels)");
+      fail(dir / name, "size ", size, " is not a positive multiple of the ", record, "-byte record (",
+           label_bytes, " label bytes + 3072 pixels)");
     total += static_cast<int64_t>(size / record);
   }
   const int64_t n = limited(total, o.limit);
@@ -293,9 +274,8 @@ std::unique_ptr<Dataset> open_cifar(const DatasetOptions& o, bool hundred) {
     for (size_t off = 0; off < bytes.size() && static_cast<int64_t>(labels.size()) < n; off += record) {
       labels.push_back(bytes[off + label_bytes - 1]);  // CIFAR-100: the fine label
       if (labels.back() >= num_classes)
-        fail(dir / files[f], "label " + std::to_string(labels.back()) + " of record " +
-                                 std::to_string(off / record) + " is outside 0.." +
-                                 std::to_string(num_classes - 1));
+        fail(dir / files[f], "label ", labels.back(), " of record ", off / record, " is outside 0..",
+             num_classes - 1);
       std::memcpy(dst, bytes.data() + off + label_bytes, pixels);
       dst += pixels;
     }
@@ -387,7 +367,7 @@ Pixels decode_image(const fs::path& path) {
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
     JpegErrorManager err;
     if (!decode_jpeg_raw(bytes.data(), bytes.size(), &err, &pixels))
-      fail(path, std::string("cannot decode JPEG: ") + err.message);
+      fail(path, "cannot decode JPEG: ", err.message);
     return pixels;
   }
   if (bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0) {
@@ -396,16 +376,15 @@ Pixels decode_image(const fs::path& path) {
     std::memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
-      fail(path, std::string("cannot decode PNG: ") + image.message);
+      fail(path, "cannot decode PNG: ", image.message);
     if (uint64_t{image.width} * image.height > kMaxPixels) {
       png_image_free(&image);
-      fail(path, "cannot decode PNG: " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-                     " pixels, too large");
+      fail(path, "cannot decode PNG: ", image.width, "x", image.height, " pixels, too large");
     }
     image.format = PNG_FORMAT_RGBA;  // alpha is dropped below rather than composited, like PIL's convert
     std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(image));
     if (!png_image_finish_read(&image, nullptr, rgba.data(), 0, nullptr))
-      fail(path, std::string("cannot decode PNG: ") + image.message);
+      fail(path, "cannot decode PNG: ", image.message);
     pixels.height = image.height;
     pixels.width = image.width;
     const size_t n = static_cast<size_t>(image.height) * image.width;
@@ -427,9 +406,9 @@ class ImageFolderDataset : public Dataset {
  public:
   explicit ImageFolderDataset(const DatasetOptions& o) : augment_(o.train && o.augment) {
     size_ = o.image_size == 0 ? 224 : o.image_size;
-    if (size_ < 0) fail(o.root, "image_size must be >= 0, got " + std::to_string(o.image_size));
+    if (size_ < 0) fail(o.root, "image_size must be >= 0, got ", o.image_size);
     if (o.channels != 0 && o.channels != 3)
-      fail(o.root, o.name + ": channels must be 0 or 3, got " + std::to_string(o.channels));
+      fail(o.root, o.name, ": channels must be 0 or 3, got ", o.channels);
     require_folder(o.root);
     folder_ = fs::path(o.root) / (o.train ? "train" : "val");
     if (!fs::is_directory(folder_))
@@ -476,7 +455,7 @@ class ImageFolderDataset : public Dataset {
     if (augment_) {
       auto [top, left, h, w] = random_resized_crop(p.height, p.width, gen);
       x = resize(x.slice(2, top, top + h).slice(3, left, left + w), size_, size_);
-      if (draw_bool(gen)) x = x.flip({3});
+      if (draw_int(gen, 2) == 1) x = x.flip({3});
     } else {
       const int64_t shorter = std::lround(size_ * 256.0 / 224.0);
       const int64_t h = p.height <= p.width ? shorter : shorter * p.height / p.width;
@@ -543,7 +522,7 @@ void Loader::set_epoch(int64_t epoch) {
     std::iota(order_.begin(), order_.end(), int64_t{0});
     return;
   }
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(order_seed(seed_, epoch));
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(mix(seed_, 0), epoch));
   torch::Tensor perm = torch::randperm(n, gen, torch::kLong);
   std::copy(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n, order_.begin());
 }
@@ -566,7 +545,7 @@ std::pair<torch::Tensor, torch::Tensor> Loader::batch(int64_t b) const {
   at::parallel_for(0, count, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
       const int64_t index = order_[start + k];
-      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(sample_seed(seed_, epoch_, index));
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(mix(mix(seed_, 1), epoch_), index));
       images[k] = dataset_.image(index, gen);
       label_data[k] = dataset_.label(index);
     }

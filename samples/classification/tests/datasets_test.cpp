@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdio>  // before jpeglib.h
+
 #include <jpeglib.h>
 #include <png.h>
+#include <unistd.h>
 #include <zlib.h>
-#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -21,8 +23,18 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
+// Synthetic datasets live under one folder per test process, removed at exit.
+struct ScratchRoot {
+  fs::path path = fs::path(::testing::TempDir()) / ("nncf_datasets_" + std::to_string(::getpid()));
+  ~ScratchRoot() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
 fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("nncf_datasets_" + name);
+  static ScratchRoot root;
+  fs::path dir = root.path / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
