@@ -1,0 +1,361 @@
+#include "pipeline.h"
+
+#include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "datasets.h"
+#include "models.h"
+#include "nncf/algorithms/composite.h"
+#include "nncf/algorithms/quantization/controller.h"
+#include "nncf/algorithms/sparsity/controller.h"
+#include "nncf/api/checkpoint.h"
+#include "nncf/api/compression.h"
+#include "nncf/runtime/files.h"
+#include "report.h"
+#include "sample_config.h"
+#include "training.h"
+
+namespace nncf_sample {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Where each dataset lives when --data is not given.
+std::string default_data_dir(const std::string& dataset) {
+  if (dataset == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
+  return c10::str("data/", dataset);
+}
+
+template <typename T>
+std::shared_ptr<T> find_controller(const std::shared_ptr<nncf::CompressionController>& ctrl) {
+  if (auto t = std::dynamic_pointer_cast<T>(ctrl)) return t;
+  if (auto c = std::dynamic_pointer_cast<nncf::CompositeController>(ctrl)) return c->find<T>();
+  return nullptr;
+}
+
+// FP32 weight bits over compressed weight bits, over the weights of convs and linears (parameters
+// of rank >= 2): a quantized weight counts its bit width, a sparsified one its nonzero fraction
+// (the controller's current sparsity; index overhead is not counted).
+double compression_rate(torch::nn::Module& net, const std::shared_ptr<nncf::CompressionController>& ctrl) {
+  std::map<std::string, double> bits;
+  if (auto q = find_controller<nncf::quantization::QuantizationController>(ctrl)) {
+    for (const auto& quantizer : q->quantizers()) {
+      if (quantizer.spec.group == nncf::quantization::QuantizerGroup::Weights && quantizer.module->is_enabled())
+        // Overflow-fix weights train on 7 bits and are stored (and exported) on 8.
+        bits[quantizer.spec.weight] = static_cast<double>(quantizer.module->bits() + (quantizer.spec.half_range ? 1 : 0));
+    }
+  }
+  std::map<std::string, double> density;
+  if (auto s = find_controller<nncf::sparsity::SparsityController>(ctrl)) {
+    for (const auto& w : s->weights()) density[w.weight] = 1 - s->current_sparsity();
+  }
+  double fp32 = 0, compressed = 0;
+  for (const auto& p : net.named_parameters()) {
+    if (p.value().dim() < 2) continue;
+    const double n = static_cast<double>(p.value().numel());
+    fp32 += 32 * n;
+    const double b = bits.count(p.key()) ? bits.at(p.key()) : 32;
+    const double d = density.count(p.key()) ? density.at(p.key()) : 1;
+    compressed += b * d * n;
+  }
+  return compressed > 0 ? fp32 / compressed : 1;
+}
+
+std::string stage_name(nncf::CompressionStage s) {
+  switch (s) {
+    case nncf::CompressionStage::Uncompressed:
+      return "uncompressed";
+    case nncf::CompressionStage::PartiallyCompressed:
+      return "partially_compressed";
+    case nncf::CompressionStage::FullyCompressed:
+      return "fully_compressed";
+  }
+  return "?";
+}
+
+struct Run {
+  const RunOptions& o;
+  SampleConfig config;
+  std::string log_dir;
+  std::unique_ptr<Dataset> train_set, init_set, test_set;
+  Classifier net{nullptr};
+  RunSummary summary;
+
+  explicit Run(const RunOptions& options) : o(options), config(load_sample_config(options.config)) {
+    if (o.epochs) config.epochs = *o.epochs;
+    if (o.fp32_epochs) config.fp32_epochs = *o.fp32_epochs;
+    if (o.batch_size) config.batch_size = *o.batch_size;
+    log_dir = o.log_dir.empty() ? c10::str("runs/", fs::path(o.config).stem().string()) : o.log_dir;
+    fs::create_directories(log_dir);
+    summary.model = config.model.name;
+    summary.dataset = config.dataset;
+    summary.compression = config.compression_name();
+  }
+
+  void open_data() {
+    DatasetOptions d;
+    d.name = config.dataset;
+    d.root = o.data.empty() ? default_data_dir(config.dataset) : o.data;
+    d.channels = config.sample_size[1];
+    if (config.dataset == "image_folder" || config.dataset == "imagenet") d.image_size = config.sample_size[2];
+    d.train = false;
+    d.limit = o.test_limit;
+    test_set = open_dataset(d);
+    if (o.mode != "train") return;
+    d.train = true;
+    d.limit = o.train_limit;
+    d.augment = true;
+    train_set = open_dataset(d);
+    d.augment = false;
+    init_set = open_dataset(d);
+    std::cout << "data: " << train_set->description() << ", " << test_set->description() << "\n";
+    const auto shape = test_set->image_shape();
+    TORCH_CHECK(shape == std::vector<int64_t>(config.sample_size.begin() + 1, config.sample_size.end()),
+                config.path, ": input_info.sample_size ", c10::IntArrayRef(config.sample_size),
+                " does not match the dataset's images ", c10::IntArrayRef(shape));
+  }
+
+  Loader loader(const Dataset& d, bool shuffle) const {
+    return Loader(d, config.batch_size, shuffle, o.seed);
+  }
+
+  double evaluate_net(const std::string& label) {
+    net->eval();
+    return evaluate([&](const torch::Tensor& x) { return net->forward(x); }, loader(*test_set, false), label)
+        .accuracy;
+  }
+
+  // The FP32 baseline: --pretrained weights, a baseline this log folder already trained, or a new one.
+  void fp32_phase(MetricsLog& log) {
+    const std::string best = log_dir + "/fp32_best.pt";
+    if (!o.pretrained.empty()) {
+      load_weights(*net, o.pretrained);
+      std::cout << "FP32 weights from " << o.pretrained << "\n";
+    } else if (fs::exists(best)) {
+      load_weights(*net, best);
+      std::cout << "FP32 weights from " << best << " (trained earlier in this log folder)\n";
+    } else if (config.fp32_epochs > 0) {
+      auto optimizer = make_optimizer(config.fp32_optimizer, net->parameters());
+      Loader train = loader(*train_set, true);
+      double best_acc = -1;
+      for (int64_t epoch = 0; epoch < config.fp32_epochs; ++epoch) {
+        const auto start = Clock::now();
+        const double lr = config.fp32_optimizer.lr_at(epoch, config.fp32_epochs);
+        set_learning_rate(*optimizer, lr);
+        train.set_epoch(epoch);
+        net->train();
+        const EpochResult r =
+            train_epoch([&](const torch::Tensor& x) { return net->forward(x); }, *optimizer, train, nullptr,
+                        c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs), o.batches_per_epoch);
+        const double acc = evaluate_net("fp32 test");
+        save_weights(*net, log_dir + "/fp32_last.pt");
+        if (acc > best_acc) {
+          best_acc = acc;
+          save_weights(*net, best);
+        }
+        log.add({{"phase", std::string("fp32")}, {"epoch", static_cast<double>(epoch + 1)}, {"lr", lr},
+                 {"train_loss", r.loss}, {"train_acc", r.accuracy}, {"test_acc", acc},
+                 {"compression_stage", std::string("uncompressed")}, {"sparsity", 0.0},
+                 {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
+      }
+      load_weights(*net, best);
+    } else {
+      std::cout << "warning: no --pretrained weights and no fp32.epochs in " << config.path
+                << ": compressing an untrained model\n";
+    }
+    summary.fp32_accuracy = evaluate_net("fp32 test");
+    std::cout << "FP32 accuracy: " << summary.fp32_accuracy << "%\n";
+  }
+
+  nncf::InitData init_data() const {
+    const Dataset* d = init_set.get();
+    const int64_t batch = config.batch_size;
+    const uint64_t seed = o.seed;
+    return nncf::InitData([d, batch, seed](const nncf::InitData::Visitor& visit) {
+      Loader l(*d, batch, true, seed + 1);
+      for (int64_t b = 0; b < l.num_batches(); ++b) {
+        if (!visit({l.batch(b).first})) break;
+      }
+    });
+  }
+
+  void save(const std::string& path, const nncf::CompressionResult& result, const torch::optim::Optimizer& opt,
+            int64_t epochs_done, double best_acc) {
+    nlohmann::json user = {{"epochs_done", epochs_done},
+                           {"best_accuracy", best_acc},
+                           {"fp32_accuracy", summary.fp32_accuracy}};
+    nncf::save_checkpoint(path, result, config.nncf, &opt, user.dump());
+  }
+
+  double evaluate_compressed(nncf::CompressionResult& r, const std::string& label) {
+    r.model->eval();
+    return evaluate([&](const torch::Tensor& x) { return r.model->forward(x); }, loader(*test_set, false),
+                    label)
+        .accuracy;
+  }
+
+  void train() {
+    MetricsLog log(log_dir, !o.resume.empty());
+    std::optional<nncf::Checkpoint> ckpt;
+    int64_t start_epoch = 0;
+    double best_acc = -1;
+    if (!o.resume.empty()) {
+      ckpt = nncf::Checkpoint::load(o.resume);
+      const auto user = nlohmann::json::parse(ckpt->user_data().empty() ? "{}" : ckpt->user_data());
+      TORCH_CHECK(user.contains("epochs_done"), o.resume, " was not written by the classification sample");
+      start_epoch = user["epochs_done"].get<int64_t>();
+      best_acc = user["best_accuracy"].get<double>();
+      summary.fp32_accuracy = user["fp32_accuracy"].get<double>();
+      std::cout << "resuming from " << o.resume << " after epoch " << start_epoch << "\n";
+    } else {
+      fp32_phase(log);
+    }
+    if (config.nncf.compression().empty()) {
+      summary.compressed_accuracy = summary.fp32_accuracy;
+      finish_fp32();
+      return;
+    }
+    std::vector<at::Tensor> example = {torch::zeros(config.sample_size)};
+    nncf::CompressionResult r = ckpt ? nncf::create_compressed_model(net, config.nncf, *ckpt, example)
+                                     : nncf::create_compressed_model(net, config.nncf, example);
+    auto optimizer = make_optimizer(config.optimizer, r.model->parameters());
+    if (ckpt) {
+      if (ckpt->has_optimizer()) ckpt->restore_optimizer(*optimizer);
+    } else {
+      r.ctrl->initialize(init_data());
+      const double acc = evaluate_compressed(r, "compressed test (initialized)");
+      std::cout << "accuracy after initialization: " << acc << "%\n";
+      if (r.ctrl->compression_stage() == nncf::CompressionStage::FullyCompressed && config.epochs == 0) {
+        best_acc = acc;
+        save(log_dir + "/best.nncf", r, *optimizer, 0, best_acc);
+      }
+    }
+    Loader train = loader(*train_set, true);
+    for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
+      const auto start = Clock::now();
+      r.ctrl->scheduler().epoch_step();
+      const double lr = config.optimizer.lr_at(epoch, config.epochs);
+      set_learning_rate(*optimizer, lr);
+      train.set_epoch(1000 + epoch);
+      r.model->train();
+      const EpochResult t =
+          train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train, r.ctrl.get(),
+                      c10::str("compression epoch ", epoch + 1, "/", config.epochs), o.batches_per_epoch);
+      const double acc = evaluate_compressed(r, "compressed test");
+      const nncf::Statistics stats = r.ctrl->statistics();
+      std::cout << stats.to_string();
+      double sparsity = 0;
+      for (const auto& [k, v] : stats.values) {
+        if (k.size() > 17 && k.compare(k.size() - 17, 17, ".current_sparsity") == 0) sparsity = v;
+      }
+      const auto stage = r.ctrl->compression_stage();
+      const bool best = stage == nncf::CompressionStage::FullyCompressed && acc > best_acc;
+      if (best) best_acc = acc;
+      save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best_acc);
+      if (best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best_acc);
+      log.add({{"phase", std::string("compression")}, {"epoch", static_cast<double>(epoch + 1)}, {"lr", lr},
+               {"train_loss", t.loss}, {"train_acc", t.accuracy}, {"test_acc", acc},
+               {"compression_stage", stage_name(stage)}, {"sparsity", sparsity},
+               {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
+      std::cout << "epoch " << epoch + 1 << ": accuracy " << acc << "% (" << stage_name(stage) << "), best "
+                << best_acc << "%\n";
+    }
+    plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "test_acc"}, log_dir + "/curves.png",
+                         c10::str(config.model.name, " ", summary.compression, " on ", config.dataset));
+    if (fs::exists(log_dir + "/best.nncf")) {
+      nncf::Checkpoint::load(log_dir + "/best.nncf").restore_model(r.model);
+      summary.compressed_accuracy = best_acc;
+    } else {
+      std::cout << "warning: the model never reached the fully compressed stage; exporting the last one\n";
+      summary.compressed_accuracy = evaluate_compressed(r, "compressed test");
+    }
+    summary.compression_rate = compression_rate(*net, r.ctrl);
+    export_and_check(*r.ctrl);
+  }
+
+  // An FP32 config: the baseline is exported through an empty compression.
+  void finish_fp32() {
+    nncf::Config empty = nncf::Config::from_string(
+        nlohmann::json({{"input_info", {{"sample_size", config.sample_size}}}, {"compression", nlohmann::json::array()}})
+            .dump());
+    nncf::CompressionResult r =
+        nncf::create_compressed_model(net, empty, std::vector<at::Tensor>{torch::zeros(config.sample_size)});
+    export_and_check(*r.ctrl);
+  }
+
+  void export_and_check(const nncf::CompressionController& ctrl) {
+    summary.onnx_path = o.onnx.empty() ? log_dir + "/model.onnx" : o.onnx;
+    ctrl.export_model(summary.onnx_path);
+    std::cout << "ONNX: " << summary.onnx_path << "\n";
+    if (!o.onnx_eval) return;
+    std::string why_not;
+    summary.onnx_accuracy = onnxruntime_accuracy(summary.onnx_path, *test_set, why_not);
+    if (summary.onnx_accuracy < 0) {
+      std::cout << "warning: the export's accuracy is not measured: " << why_not << "\n";
+    } else {
+      std::cout << "ONNX Runtime accuracy of the export: " << summary.onnx_accuracy << "%\n";
+    }
+  }
+
+  // test / export of a checkpoint or of FP32 weights.
+  void checkpoint_mode() {
+    TORCH_CHECK(!o.resume.empty() || !o.pretrained.empty(), "--mode ", o.mode,
+                " needs --resume CHECKPOINT (compressed) or --pretrained WEIGHTS (FP32)");
+    if (o.resume.empty()) {
+      load_weights(*net, o.pretrained);
+      summary.fp32_accuracy = evaluate_net("fp32 test");
+      std::cout << "FP32 accuracy: " << summary.fp32_accuracy << "%\n";
+      if (o.mode == "export") finish_fp32();
+      return;
+    }
+    const nncf::Checkpoint ckpt = nncf::Checkpoint::load(o.resume);
+    nncf::CompressionResult r =
+        nncf::create_compressed_model(net, config.nncf, ckpt, std::vector<at::Tensor>{torch::zeros(config.sample_size)});
+    summary.compressed_accuracy = evaluate_compressed(r, "compressed test");
+    summary.compression_rate = compression_rate(*net, r.ctrl);
+    std::cout << r.ctrl->statistics().to_string() << "accuracy: " << summary.compressed_accuracy << "%\n";
+    if (o.mode == "export") export_and_check(*r.ctrl);
+  }
+
+  void write_summary() const {
+    nlohmann::json j = {{"model", summary.model},
+                        {"dataset", summary.dataset},
+                        {"config", o.config},
+                        {"compression", summary.compression},
+                        {"fp32_accuracy", summary.fp32_accuracy},
+                        {"compressed_accuracy", summary.compressed_accuracy},
+                        {"compression_rate", summary.compression_rate},
+                        {"onnx_accuracy", summary.onnx_accuracy},
+                        {"onnx_path", summary.onnx_path}};
+    nncf::runtime::write_file_atomically(log_dir + "/summary.json", j.dump(2) + "\n", "classification");
+  }
+};
+
+}  // namespace
+
+RunSummary run(const RunOptions& options) {
+  TORCH_CHECK(options.mode == "train" || options.mode == "test" || options.mode == "export", "--mode: unknown '",
+              options.mode, "' (train, test or export)");
+  torch::set_num_threads(options.threads);
+  torch::manual_seed(options.seed);
+  Run r(options);
+  r.open_data();
+  r.net = make_model(r.config.model);
+  if (options.mode == "train") {
+    r.train();
+  } else {
+    r.checkpoint_mode();
+  }
+  r.write_summary();
+  return r.summary;
+}
+
+}  // namespace nncf_sample

@@ -1,0 +1,53 @@
+#pragma once
+
+// The classification sample's pipeline, what `classification` runs:
+//
+//   train:  FP32 baseline (trained per the config's `fp32` section unless --pretrained gives
+//           weights; a baseline already trained into the log folder is reused), evaluation;
+//           compression (nncf::create_compressed_model), initialization on training data,
+//           fine-tuning with the compression scheduler, evaluation and statistics each epoch,
+//           checkpoints `last.nncf` and `best.nncf` (best fully-compressed accuracy); then the best
+//           model is exported to ONNX and its accuracy measured in ONNX Runtime.
+//   test:   accuracy of --resume (a compressed checkpoint) or --pretrained (FP32 weights).
+//   export: ONNX export of --resume or --pretrained, and its accuracy in ONNX Runtime.
+//
+// --resume continues training from a checkpoint exactly (the same batches, the same random
+// numbers, the same optimizer state). The log folder receives metrics.csv/.jsonl, curves.png,
+// summary.json and the checkpoints.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace nncf_sample {
+
+struct RunOptions {
+  std::string config;
+  std::string mode = "train";  ///< train | test | export
+  std::string data;            ///< dataset folder; default: the dataset's usual place
+  std::string resume;          ///< a compressed checkpoint (.nncf)
+  std::string pretrained;      ///< FP32 weights (models.h save_weights)
+  std::string log_dir;         ///< default: runs/<config file stem>
+  uint64_t seed = 0;
+  int threads = 1;
+  std::optional<int64_t> epochs, fp32_epochs, batch_size;
+  int64_t train_limit = 0, test_limit = 0;  ///< > 0: only the first N images
+  int64_t batches_per_epoch = 0;            ///< > 0: shorter epochs (quick runs)
+  std::string onnx;                         ///< default: <log_dir>/model.onnx
+  bool onnx_eval = true;                    ///< measure the export in ONNX Runtime
+};
+
+/// What a run measured (also written to <log_dir>/summary.json).
+struct RunSummary {
+  std::string model, dataset, compression;
+  double fp32_accuracy = -1;        ///< percent; -1 when not measured
+  double compressed_accuracy = -1;  ///< best fully-compressed (train) or of the checkpoint
+  double compression_rate = 1;      ///< FP32 weight bits / compressed weight bits
+  double onnx_accuracy = -1;        ///< the export in ONNX Runtime; -1 when not measured
+  std::string onnx_path;
+};
+
+/// Runs the sample; throws (std::runtime_error, c10::Error) with a message naming what is wrong.
+RunSummary run(const RunOptions& options);
+
+}  // namespace nncf_sample

@@ -1,0 +1,121 @@
+#include "sample_config.h"
+
+#include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace nncf_sample {
+namespace {
+
+// Fails on members of `node` that are not in `known`: a typo in a config must not be ignored.
+void check_keys(const nncf::ConfigNode& node, const std::set<std::string>& known) {
+  for (const std::string& k : node.keys()) {
+    if (known.count(k)) continue;
+    std::string list;
+    for (const std::string& n : known) list += (list.empty() ? "" : ", ") + n;
+    TORCH_CHECK(false, node.file().empty() ? "config" : node.file(), ": ",
+                node.path().empty() ? k : node.path() + "." + k, ": unknown key (known: ", list, ")");
+  }
+}
+
+OptimizerConfig parse_optimizer(const nncf::ConfigNode& node, OptimizerConfig o) {
+  if (!node.exists()) return o;
+  check_keys(node, {"type", "base_lr", "weight_decay", "momentum", "nesterov", "schedule_type", "steps",
+                    "step_size", "gamma", "schedule_params"});
+  if (node.has("type")) o.type = c10::str(node["type"].as_enum({"sgd", "adam", "adamw", "SGD", "Adam", "AdamW"}));
+  for (auto& ch : o.type) ch = static_cast<char>(std::tolower(ch));
+  if (node.has("base_lr")) o.base_lr = node["base_lr"].as_double(0, 100);
+  if (node.has("weight_decay")) o.weight_decay = node["weight_decay"].as_double(0, 1);
+  if (node.has("momentum")) o.momentum = node["momentum"].as_double(0, 1);
+  if (node.has("nesterov")) o.nesterov = node["nesterov"].as_bool();
+  if (node.has("schedule_type"))
+    o.schedule_type = node["schedule_type"].as_enum({"none", "multistep", "step", "exponential", "cosine"});
+  // NNCF's samples put the schedule's parameters either beside schedule_type or in schedule_params.
+  for (const nncf::ConfigNode& p : {node, node["schedule_params"]}) {
+    if (!p.exists()) continue;
+    if (p.has("steps")) {
+      o.steps.clear();
+      for (const auto& s : p["steps"].elements()) o.steps.push_back(s.as_int(0, 1 << 30));
+    }
+    if (p.has("step_size")) o.step_size = p["step_size"].as_int(1, 1 << 30);
+    if (p.has("gamma")) o.gamma = p["gamma"].as_double(0, 10);
+  }
+  return o;
+}
+
+}  // namespace
+
+double OptimizerConfig::lr_at(int64_t epoch, int64_t epochs) const {
+  if (schedule_type == "multistep") {
+    int64_t passed = 0;
+    for (int64_t s : steps) passed += epoch >= s;
+    return base_lr * std::pow(gamma, static_cast<double>(passed));
+  }
+  if (schedule_type == "step") return base_lr * std::pow(gamma, static_cast<double>(epoch / step_size));
+  if (schedule_type == "exponential") return base_lr * std::pow(gamma, static_cast<double>(epoch));
+  if (schedule_type == "cosine") {
+    const double t = epochs > 0 ? static_cast<double>(epoch) / static_cast<double>(epochs) : 0;
+    return 0.5 * base_lr * (1 + std::cos(M_PI * t));
+  }
+  return base_lr;
+}
+
+std::string SampleConfig::compression_name() const {
+  std::string name;
+  for (const auto& a : nncf.compression()) name += (name.empty() ? "" : "+") + a.name;
+  return name;
+}
+
+SampleConfig parse_sample_config(const std::string& json, const std::string& source) {
+  SampleConfig c{source, nncf::Config::from_string(json, source)};
+  const nncf::ConfigNode& root = c.nncf.root();
+  check_keys(root, {"model", "model_params", "pretrained", "dataset", "input_info", "num_classes", "batch_size",
+                    "epochs", "optimizer", "fp32", "compression", "target_device", "seed", "log_dir"});
+  c.model.name = root["model"].as_string();
+  const std::vector<std::string> known = model_names();
+  TORCH_CHECK(std::find(known.begin(), known.end(), c.model.name) != known.end(), source, ": model: unknown '",
+              c.model.name, "' (known: ", c10::Join(", ", known), ")");
+  if (root.has("model_params")) {
+    const auto& p = root["model_params"];
+    check_keys(p, {"small_input", "width"});
+    if (p.has("small_input")) c.model.small_input = p["small_input"].as_bool();
+    if (p.has("width")) c.model.width = p["width"].as_double(1e-3, 16);
+  }
+  if (root.has("dataset"))
+    c.dataset = root["dataset"].as_enum({"fashion_mnist", "mnist", "cifar10", "cifar100", "image_folder", "imagenet"});
+  const auto& size = root["input_info"]["sample_size"];
+  TORCH_CHECK(size.exists(), source, ": input_info.sample_size is required ([1, C, H, W])");
+  for (const auto& d : size.elements()) c.sample_size.push_back(d.as_int(1, 1 << 20));
+  TORCH_CHECK(c.sample_size.size() == 4, source, ": input_info.sample_size: expected [1, C, H, W], got ",
+              c.sample_size.size(), " dimensions");
+  c.model.in_channels = c.sample_size[1];
+  if (root.has("num_classes")) c.model.num_classes = root["num_classes"].as_int(1, 1 << 20);
+  if (root.has("batch_size")) c.batch_size = root["batch_size"].as_int(1, 1 << 16);
+  if (root.has("epochs")) c.epochs = root["epochs"].as_int(0, 100000);
+  c.optimizer = parse_optimizer(root["optimizer"], c.optimizer);
+  c.fp32_optimizer = c.optimizer;
+  if (root.has("fp32")) {
+    const auto& f = root["fp32"];
+    check_keys(f, {"epochs", "optimizer"});
+    if (f.has("epochs")) c.fp32_epochs = f["epochs"].as_int(0, 100000);
+    c.fp32_optimizer = parse_optimizer(f["optimizer"], c.fp32_optimizer);
+  }
+  c.nncf.require_supported();
+  return c;
+}
+
+SampleConfig load_sample_config(const std::string& path) {
+  std::ifstream in(path);
+  TORCH_CHECK(in.good(), "cannot read config file '", path, "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_sample_config(text.str(), path);
+}
+
+}  // namespace nncf_sample

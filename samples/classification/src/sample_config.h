@@ -1,0 +1,69 @@
+#pragma once
+
+// The classification sample's configuration: one JSON file in NNCF's sample style. The sample-level
+// keys are read here; `compression` (and `input_info`) go to nncf-cpp unchanged.
+//
+//   {
+//     "model": "resnet18",
+//     "model_params": {"small_input": true, "width": 0.25},      // nncf-cpp extension
+//     "dataset": "fashion_mnist",
+//     "input_info": {"sample_size": [1, 1, 28, 28]},
+//     "num_classes": 10,
+//     "batch_size": 128,
+//     "epochs": 3,                                                 // compression fine-tuning
+//     "optimizer": {"type": "adam", "base_lr": 1e-4, "weight_decay": 0,
+//                   "schedule_type": "multistep", "steps": [2], "gamma": 0.1},
+//     "fp32": {"epochs": 8, "optimizer": {...}},                   // baseline training when no
+//                                                                  // pretrained checkpoint is given
+//     "compression": {"algorithm": "quantization", ...}
+//   }
+//
+// Errors name the file and the JSON path (nncf::ConfigNode does).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models.h"
+#include "nncf/api/config.h"
+
+namespace nncf_sample {
+
+struct OptimizerConfig {
+  std::string type = "sgd";  ///< sgd | adam | adamw
+  double base_lr = 0.1;
+  double weight_decay = 0;
+  double momentum = 0.9;  ///< sgd
+  bool nesterov = false;  ///< sgd
+  /// none | multistep (steps, gamma) | step (step_size, gamma) | exponential (gamma) | cosine
+  std::string schedule_type = "multistep";
+  std::vector<int64_t> steps;
+  int64_t step_size = 30;
+  double gamma = 0.1;
+
+  /// The learning rate of `epoch` (0-based) of `epochs`.
+  double lr_at(int64_t epoch, int64_t epochs) const;
+};
+
+struct SampleConfig {
+  std::string path;
+  nncf::Config nncf;
+  ModelOptions model;
+  std::string dataset = "fashion_mnist";
+  std::vector<int64_t> sample_size;  ///< input_info.sample_size: [1, C, H, W]
+  int64_t batch_size = 128;
+  int64_t epochs = 1;
+  OptimizerConfig optimizer;
+  int64_t fp32_epochs = 0;
+  OptimizerConfig fp32_optimizer;
+  /// The compression algorithms, e.g. "quantization" or "magnitude_sparsity+quantization"; empty
+  /// for an FP32 config.
+  std::string compression_name() const;
+};
+
+/// Reads and checks a sample config; throws c10::Error naming the file and JSON path.
+SampleConfig load_sample_config(const std::string& path);
+/// The same from a JSON string (tests).
+SampleConfig parse_sample_config(const std::string& json, const std::string& source = "");
+
+}  // namespace nncf_sample

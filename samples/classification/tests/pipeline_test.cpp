@@ -1,0 +1,194 @@
+// The sample's config parsing and its whole pipeline on a small synthetic Fashion-MNIST-format
+// dataset: FP32 training, INT8 fine-tuning, checkpoints, exact resume, ONNX export measured in ONNX
+// Runtime.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "nncf/api/checkpoint.h"
+#include "pipeline.h"
+#include "sample_config.h"
+
+namespace nncf_sample {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(SampleConfig, ReadsTheSampleKeysAndNamesErrors) {
+  const SampleConfig c = parse_sample_config(R"({
+    "model": "resnet18", "model_params": {"small_input": true, "width": 0.5},
+    "dataset": "cifar10", "input_info": {"sample_size": [1, 3, 32, 32]}, "num_classes": 10,
+    "batch_size": 64, "epochs": 5,
+    "optimizer": {"type": "SGD", "base_lr": 0.1, "schedule_type": "multistep", "steps": [2, 4], "gamma": 0.5},
+    "fp32": {"epochs": 7},
+    "compression": [{"algorithm": "magnitude_sparsity"}, {"algorithm": "quantization"}]})",
+                                             "c.json");
+  EXPECT_EQ(c.model.name, "resnet18");
+  EXPECT_TRUE(c.model.small_input);
+  EXPECT_EQ(c.model.width, 0.5);
+  EXPECT_EQ(c.model.in_channels, 3);
+  EXPECT_EQ(c.batch_size, 64);
+  EXPECT_EQ(c.fp32_epochs, 7);
+  EXPECT_EQ(c.fp32_optimizer.type, "sgd") << "the FP32 phase inherits the optimizer";
+  EXPECT_EQ(c.compression_name(), "magnitude_sparsity+quantization");
+  EXPECT_DOUBLE_EQ(c.optimizer.lr_at(1, 5), 0.1);
+  EXPECT_DOUBLE_EQ(c.optimizer.lr_at(2, 5), 0.05);
+  EXPECT_DOUBLE_EQ(c.optimizer.lr_at(4, 5), 0.025);
+
+  OptimizerConfig cosine;
+  cosine.schedule_type = "cosine";
+  cosine.base_lr = 1;
+  EXPECT_DOUBLE_EQ(cosine.lr_at(0, 4), 1);
+  EXPECT_NEAR(cosine.lr_at(2, 4), 0.5, 1e-12);
+
+  const std::string base = R"("input_info": {"sample_size": [1, 1, 28, 28]})";
+  std::string e = error_of([&] { parse_sample_config(R"({"model": "resnet19", )" + base + "}", "a.json"); });
+  EXPECT_NE(e.find("resnet19"), std::string::npos) << e;
+  EXPECT_NE(e.find("mobilenet_v2"), std::string::npos) << "lists the known models: " << e;
+  e = error_of([&] { parse_sample_config(R"({"model": "small_cnn", "optimiser": {}, )" + base + "}", "b.json"); });
+  EXPECT_NE(e.find("b.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("optimiser"), std::string::npos) << e;
+  e = error_of([&] {
+    parse_sample_config(R"({"model": "small_cnn", "optimizer": {"base_lr": -1}, )" + base + "}", "c.json");
+  });
+  EXPECT_NE(e.find("optimizer.base_lr"), std::string::npos) << e;
+  e = error_of([&] { parse_sample_config(R"({"model": "small_cnn", "input_info": {"sample_size": [1, 28]}})"); });
+  EXPECT_NE(e.find("sample_size"), std::string::npos) << e;
+  e = error_of([&] { load_sample_config("/nonexistent/config.json"); });
+  EXPECT_NE(e.find("/nonexistent/config.json"), std::string::npos) << e;
+}
+
+// IDX files of a learnable toy problem: class k lights a 7x7 block at one of ten places.
+void write_idx(const std::string& dir, const std::string& split, int64_t n, uint64_t seed) {
+  torch::manual_seed(static_cast<int64_t>(seed));
+  const torch::Tensor labels = torch::randint(0, 10, {n}, torch::kLong);
+  torch::Tensor images = torch::randint(0, 30, {n, 28, 28}, torch::kLong);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = labels[i].item<int64_t>();
+    const int64_t r = (k / 5) * 14 + 3, c = (k % 5) * 5 + 1;
+    images[i].slice(0, r, r + 7).slice(1, c, c + 5).add_(220);
+  }
+  auto put = [](std::ofstream& f, uint32_t v) {
+    const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                                static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+    f.write(reinterpret_cast<const char*>(b), 4);
+  };
+  const torch::Tensor img = images.clamp(0, 255).to(torch::kByte).contiguous();
+  const torch::Tensor lab = labels.to(torch::kByte).contiguous();
+  std::ofstream fi(dir + "/" + split + "-images-idx3-ubyte", std::ios::binary);
+  put(fi, 0x803);
+  put(fi, static_cast<uint32_t>(n));
+  put(fi, 28);
+  put(fi, 28);
+  fi.write(reinterpret_cast<const char*>(img.data_ptr()), img.numel());
+  std::ofstream fl(dir + "/" + split + "-labels-idx1-ubyte", std::ios::binary);
+  put(fl, 0x801);
+  put(fl, static_cast<uint32_t>(n));
+  fl.write(reinterpret_cast<const char*>(lab.data_ptr()), lab.numel());
+}
+
+class SamplePipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = ::testing::TempDir() + "/nncf_sample_pipeline";
+    fs::remove_all(root_);
+    fs::create_directories(root_ + "/data");
+    write_idx(root_ + "/data", "train", 2048, 1);
+    write_idx(root_ + "/data", "t10k", 256, 2);
+    const std::string common = R"("model": "small_cnn", "dataset": "fashion_mnist",
+      "input_info": {"sample_size": [1, 1, 28, 28]}, "batch_size": 64,
+      "fp32": {"epochs": 2, "optimizer": {"type": "adam", "base_lr": 0.01}},
+      "optimizer": {"type": "sgd", "base_lr": 0.01, "momentum": 0.9, "schedule_type": "none"},)";
+    std::ofstream(root_ + "/fp32.json") << "{" << common << R"("epochs": 0})";
+    std::ofstream(root_ + "/int8.json") << "{" << common << R"("epochs": 2,
+      "compression": {"algorithm": "quantization", "export_to_onnx_standard_ops": true,
+                      "initializer": {"range": {"num_init_samples": 128},
+                                      "batchnorm_adaptation": {"num_bn_adaptation_samples": 128}}}})";
+  }
+
+  static RunOptions options(const std::string& config, const std::string& log) {
+    RunOptions o;
+    o.config = root_ + "/" + config;
+    o.data = root_ + "/data";
+    o.log_dir = root_ + "/" + log;
+    return o;
+  }
+
+  static std::string root_;
+};
+std::string SamplePipeline::root_;
+
+TEST_F(SamplePipeline, TrainsCompressesExportsAndResumesExactly) {
+  // FP32 baseline.
+  const RunSummary fp32 = run(options("fp32.json", "fp32"));
+  EXPECT_GT(fp32.fp32_accuracy, 20) << "training learns (chance is 10%)";
+  EXPECT_TRUE(fs::exists(root_ + "/fp32/fp32_best.pt"));
+  EXPECT_TRUE(fs::exists(root_ + "/fp32/metrics.csv"));
+  EXPECT_NEAR(fp32.onnx_accuracy, fp32.fp32_accuracy, 1e-9) << "the FP32 export classifies like the model";
+
+  // INT8 fine-tuning from those weights, two epochs in one go.
+  RunOptions a = options("int8.json", "int8_a");
+  a.pretrained = root_ + "/fp32/fp32_best.pt";
+  const RunSummary s = run(a);
+  EXPECT_EQ(s.compression, "quantization");
+  EXPECT_NEAR(s.fp32_accuracy, fp32.fp32_accuracy, 1e-9);
+  EXPECT_GT(s.compressed_accuracy, 20);
+  EXPECT_NEAR(s.compression_rate, 4.0, 1e-9) << "8-bit weights everywhere";
+  EXPECT_NEAR(s.onnx_accuracy, s.compressed_accuracy, 1.0) << "ONNX Runtime on the INT8 export";
+  for (const char* f : {"best.nncf", "last.nncf", "model.onnx", "summary.json", "metrics.csv", "metrics.jsonl"})
+    EXPECT_TRUE(fs::exists(root_ + "/int8_a/" + f)) << f;
+  const auto summary = nlohmann::json::parse(std::ifstream(root_ + "/int8_a/summary.json"));
+  EXPECT_EQ(summary["compressed_accuracy"].get<double>(), s.compressed_accuracy);
+
+  // The same, interrupted after one epoch and resumed: bit-identical.
+  RunOptions b = options("int8.json", "int8_b");
+  b.pretrained = a.pretrained;
+  b.epochs = 1;
+  run(b);
+  b.epochs = 2;
+  b.resume = root_ + "/int8_b/last.nncf";
+  run(b);
+  const auto ca = nncf::Checkpoint::load(root_ + "/int8_a/last.nncf");
+  const auto cb = nncf::Checkpoint::load(root_ + "/int8_b/last.nncf");
+  ASSERT_EQ(ca.tensors().size(), cb.tensors().size());
+  for (const auto& [name, t] : ca.tensors()) EXPECT_TRUE(torch::equal(t, cb.tensors().at(name))) << name;
+
+  // test and export modes on the checkpoint.
+  RunOptions t = options("int8.json", "int8_test");
+  t.mode = "test";
+  t.resume = root_ + "/int8_a/best.nncf";
+  EXPECT_NEAR(run(t).compressed_accuracy, s.compressed_accuracy, 1e-9);
+}
+
+TEST_F(SamplePipeline, BadInputsGiveClearErrors) {
+  RunOptions o = options("int8.json", "bad");
+  o.data = root_ + "/no_such_folder";
+  EXPECT_NE(error_of([&] { run(o); }).find("no_such_folder"), std::string::npos);
+  o = options("int8.json", "bad");
+  o.mode = "test";
+  EXPECT_NE(error_of([&] { run(o); }).find("--resume"), std::string::npos);
+  o.resume = root_ + "/int8.json";  // not a checkpoint
+  EXPECT_NE(error_of([&] { run(o); }).find("int8.json"), std::string::npos);
+  o = options("int8.json", "bad");
+  o.mode = "deploy";
+  EXPECT_NE(error_of([&] { run(o); }).find("deploy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nncf_sample
