@@ -14,7 +14,8 @@ packages=(
   nlohmann-json3-dev zlib1g-dev googletest libgtest-dev libgmock-dev
   # Debian's LibTorch otherwise runs on the reference BLAS (about 18x slower matmul)
   libopenblas0-pthread
-  # real data for the main job
+  # the classification sample: image decoding, plots; real data for the main job
+  libjpeg-dev libpng-dev gnuplot-nox
   dataset-fashion-mnist
   # test oracles: TorchScript models from torchvision, ONNX Runtime through Node.js
   python3 python3-torch python3-torchvision
