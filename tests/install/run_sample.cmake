@@ -1,0 +1,21 @@
+# Installs the build into WORK_DIR/prefix, then configures and builds the classification sample
+# (samples/classification, its own CMake project) against it and runs the sample's tests.
+file(REMOVE_RECURSE ${WORK_DIR}/prefix)
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+set(launcher "")
+find_program(CCACHE ccache)
+if(CCACHE)
+  set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE})
+  set(ENV{CCACHE_SLOPPINESS} pch_defines,time_macros,include_file_mtime,include_file_ctime)
+endif()
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${launcher})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+set(ENV{OMP_NUM_THREADS} 1)
+run(${WORK_DIR}/build/classification_tests)
