@@ -3,7 +3,8 @@
 # sample -- its own CMake project, which finds the installed package -- into build/sample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build.sh
+# The library and its installed tool; not the tests or benchmarks.
+./scripts/build.sh nncf_capture_cli
 cmake --install build --prefix "$PWD/build/prefix" >/dev/null
 launcher=()
 if command -v ccache >/dev/null; then
