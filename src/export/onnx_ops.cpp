@@ -384,6 +384,7 @@ const std::unordered_map<std::string, Converter>& table() {
         {"aten::rsub", rsub},
     };
     add_shape_converters(m);
+    add_more_converters(m);
     return m;
   }();
   return t;

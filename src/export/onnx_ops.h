@@ -96,6 +96,9 @@ using Converter = std::function<void(Context&)>;
 
 /// Adds the converters of onnx_shape_ops.cpp (pooling, shapes, lists) to `table`.
 void add_shape_converters(std::unordered_map<std::string, Converter>& table);
+/// Adds the converters of onnx_more_ops.cpp (transposed convs, embedding, group/instance norm,
+/// resizing, padding, adaptive max pooling) to `table`.
+void add_more_converters(std::unordered_map<std::string, Converter>& table);
 
 /// The converter for an op ("aten::conv2d"; in-place "aten::relu_" maps like "aten::relu"; an
 /// overload-specific entry "aten::add.int" wins over "aten::add"), or nullptr.
