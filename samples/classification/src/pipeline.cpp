@@ -220,6 +220,7 @@ struct Run {
     }
     if (config.nncf.compression().empty()) {
       summary.compressed_accuracy = summary.fp32_accuracy;
+      plot(log);
       finish_fp32();
       return;
     }
@@ -268,8 +269,7 @@ struct Run {
       std::cout << "epoch " << epoch + 1 << ": accuracy " << acc << "% (" << stage_name(stage) << "), best "
                 << best_acc << "%\n";
     }
-    plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "test_acc"}, log_dir + "/curves.png",
-                         c10::str(config.model.name, " ", summary.compression, " on ", config.dataset));
+    plot(log);
     if (fs::exists(log_dir + "/best.nncf")) {
       nncf::Checkpoint::load(log_dir + "/best.nncf").restore_model(r.model);
       summary.compressed_accuracy = best_acc;
@@ -279,6 +279,13 @@ struct Run {
     }
     summary.compression_rate = compression_rate(*net, r.ctrl);
     export_and_check(*r.ctrl);
+  }
+
+  void plot(const MetricsLog& log) const {
+    if (!fs::exists(log.csv_path()) || fs::file_size(log.csv_path()) == 0) return;  // no epoch trained
+    const std::string what = summary.compression.empty() ? "FP32" : summary.compression;
+    plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "test_acc"}, log_dir + "/curves.png",
+                         c10::str(config.model.name, " ", what, " on ", config.dataset));
   }
 
   // An FP32 config: the baseline is exported through an empty compression.
