@@ -102,11 +102,9 @@ void reshape(Context& c) {
 void flatten(Context& c) {
   std::string x = c.tensor(0);
   const int64_t start = c.to_int(1), end = c.to_int(2);
-  if (end == -1 && start >= 0)
-    return c.emit(start == 0 ? "Reshape" : "Flatten",
-                  start == 0 ? std::vector<std::string>{x, c.b.add_ints(c.tmp("shape"), {-1})}
-                             : std::vector<std::string>{x},
-                  start == 0 ? Attrs{} : Attrs{{"axis", start}});
+  // ONNX Flatten always gives a 2-D result: it is torch's flatten only for start 1.
+  if (end == -1 && start == 0) return c.emit("Reshape", {x, c.b.add_ints(c.tmp("shape"), {-1})});
+  if (end == -1 && start == 1) return c.emit("Flatten", {x}, {{"axis", start}});
   // General case: shape[:start] + [-1] + shape[end+1:].
   const int64_t r = c.rank(x);
   const int64_t s = start < 0 ? start + r : start, e = end < 0 ? end + r : end;
@@ -120,6 +118,11 @@ void flatten(Context& c) {
   parts.push_back(c.b.add_ints(c.tmp("flat"), {-1}));
   if (e + 1 < r) parts.push_back(slice(e + 1, r));
   c.emit("Reshape", {x, c.b.add("Concat", parts, {{"axis", int64_t{0}}}, c.tmp("shape"))});
+  // Shape inference cannot see through the computed shape; the rank and the kept sizes are known.
+  std::vector<int64_t> in = *c.b.shape(x), out(in.begin(), in.begin() + s);
+  out.push_back(-1);
+  out.insert(out.end(), in.begin() + e + 1, in.end());
+  c.b.set_shape(c.output_name(0), out);
 }
 
 void permute(Context& c) {

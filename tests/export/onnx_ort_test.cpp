@@ -91,7 +91,8 @@ TEST(OnnxOrt, MobileNetV2) {
 
 // Op forms the models above do not use: conv1d with "same" padding (asymmetric for an even
 // kernel), groups and dilation; a view built from the batch size; an unfoldable batch_norm; adaptive
-// pooling to 2x2; leaky_relu, gelu (tanh form), hardswish, layer_norm, slice with a computed end.
+// pooling to 2x2; leaky_relu, gelu (tanh form), hardswish, layer_norm, slice with a computed end,
+// flatten from dim 2.
 TEST(OnnxOrt, OpForms) {
   torch::manual_seed(3);
   CompressedModel model(ir::parse_graph(R"IR(
@@ -111,7 +112,8 @@ graph(%x : Tensor, %w1 : Tensor [param], %w2 : Tensor [param], %b2 : Tensor [par
   %ln = aten::layer_norm(%e, [4], None, None, 1e-05, true)  # scope=ln
   %k : int = aten::sub.int(%n, 1)  # scope=sub
   %sl = aten::slice.Tensor(%ln, 0, 0, %k, 1)  # scope=slice
-  return (%sl)
+  %f = aten::flatten.using_ints(%sl, 2, -1)  # scope=flatten
+  return (%f)
 )IR"),
                         std::map<std::string, torch::Tensor>{{"w1", torch::randn({8, 2, 4})},
                                                              {"w2", torch::randn({3, 4, 1, 1})},
