@@ -304,6 +304,10 @@ struct DeepCase {
   double agreement;
 };
 
+void PrintTo(const DeepCase& c, std::ostream* os) {
+  *os << c.file;
+}
+
 class QuantizedOnnxDeepTest : public ::testing::TestWithParam<DeepCase> {};
 
 TEST_P(QuantizedOnnxDeepTest, QdqRunsWithIntegerConvsInOnnxRuntime) {
