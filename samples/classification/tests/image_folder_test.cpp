@@ -1,6 +1,7 @@
 #include "datasets.h"
 
-#include <ATen/CPUGeneratorImpl.h>
+#include "dataset_test_util.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,52 +9,17 @@
 
 #include <jpeglib.h>
 #include <png.h>
-#include <unistd.h>
 #include <zlib.h>  // crc32
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <set>
-#include <stdexcept>
 
 namespace nncf_sample {
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
-
-// Synthetic datasets live under one folder per test process, removed at exit.
-struct ScratchRoot {
-  fs::path path = fs::path(::testing::TempDir()) / ("nncf_image_folder_" + std::to_string(::getpid()));
-  ~ScratchRoot() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
-fs::path fresh_dir(const std::string& name) {
-  static ScratchRoot root;
-  fs::path dir = root.path / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-void write_file(const fs::path& path, const Bytes& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void put_be32(Bytes& b, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
-}
+using namespace test_util;
 
 void write_jpeg(const fs::path& path, int w, int h, const Bytes& pixels, bool cmyk = false) {
   fs::create_directories(path.parent_path());
@@ -89,31 +55,6 @@ void write_png(const fs::path& path, int w, int h, uint32_t format, const Bytes&
   image.height = h;
   image.format = format;
   ASSERT_TRUE(png_image_write_to_file(&image, path.c_str(), 0, pixels.data(), 0, nullptr)) << image.message;
-}
-
-// Runs `f` and expects a std::runtime_error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning " << parts.front();
-  } catch (const std::runtime_error& e) {
-    for (const std::string& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what() << "\nlacks: " << part;
-  }
-}
-
-at::Generator generator(uint64_t seed) {
-  return at::make_generator<at::CPUGeneratorImpl>(seed);
-}
-
-DatasetOptions options(const std::string& name, const fs::path& root, bool train = true,
-                       bool augment = false) {
-  DatasetOptions o;
-  o.name = name;
-  o.root = root.string();
-  o.train = train;
-  o.augment = augment;
-  return o;
 }
 
 float imagenet(uint8_t v, int c) {
