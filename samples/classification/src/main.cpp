@@ -26,7 +26,7 @@ constexpr const char* kUsage = R"(usage: classification --config CONFIG.json [op
   --pretrained WEIGHTS      FP32 weights to start from (skips FP32 training)
   --log-dir DIR             where metrics, plots, checkpoints and the export go
                             (default: runs/<config name>)
-  --seed N                  random seed (default 0)
+  --seed N                  random seed (default: the config's "seed", or 0)
   --threads N               intra-op threads (default 1)
   --epochs N                compression fine-tuning epochs (overrides the config)
   --fp32-epochs N           FP32 baseline epochs (overrides the config's fp32.epochs)

@@ -123,8 +123,11 @@ struct Run {
                 " does not match the dataset's images ", c10::IntArrayRef(shape));
   }
 
+  uint64_t seed() const { return o.seed ? *o.seed : config.seed.value_or(0); }
+
   Loader loader(const Dataset& d, bool shuffle) const {
-    return Loader(d, config.batch_size, shuffle, o.seed);
+    const int64_t batch = !shuffle && config.batch_size_val > 0 ? config.batch_size_val : config.batch_size;
+    return Loader(d, batch, shuffle, seed());
   }
 
   double evaluate_net(const std::string& label) {
@@ -136,6 +139,11 @@ struct Run {
   // The FP32 baseline: --pretrained weights, a baseline this log folder already trained, or a new one.
   void fp32_phase(MetricsLog& log) {
     const std::string best = log_dir + "/fp32_best.pt";
+    const auto& wants = config.nncf.root()["pretrained"];
+    if (o.pretrained.empty() && wants.exists() && wants.as_bool()) {
+      std::cout << "warning: " << config.path << " asks for pretrained weights; this sample has no weight zoo, "
+                << "pass --pretrained WEIGHTS (an FP32 checkpoint)\n";
+    }
     if (!o.pretrained.empty()) {
       load_weights(*net, o.pretrained);
       std::cout << "FP32 weights from " << o.pretrained << "\n";
@@ -144,11 +152,12 @@ struct Run {
       std::cout << "FP32 weights from " << best << " (trained earlier in this log folder)\n";
     } else if (config.fp32_epochs > 0) {
       auto optimizer = make_optimizer(config.fp32_optimizer, net->parameters());
+      LrSchedule schedule(config.fp32_optimizer, config.fp32_epochs);
       Loader train = loader(*train_set, true);
       double best_acc = -1;
       for (int64_t epoch = 0; epoch < config.fp32_epochs; ++epoch) {
         const auto start = Clock::now();
-        const double lr = config.fp32_optimizer.lr_at(epoch, config.fp32_epochs);
+        const double lr = schedule.lr(epoch);
         set_learning_rate(*optimizer, lr);
         train.set_epoch(epoch);
         net->train();
@@ -156,6 +165,7 @@ struct Run {
             train_epoch([&](const torch::Tensor& x) { return net->forward(x); }, *optimizer, train, nullptr,
                         c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs), o.batches_per_epoch);
         const double acc = evaluate_net("fp32 test");
+        schedule.observe(acc);
         save_weights(*net, log_dir + "/fp32_last.pt");
         if (acc > best_acc) {
           best_acc = acc;
@@ -178,9 +188,9 @@ struct Run {
   nncf::InitData init_data() const {
     const Dataset* d = init_set.get();
     const int64_t batch = config.batch_size;
-    const uint64_t seed = o.seed;
-    return nncf::InitData([d, batch, seed](const nncf::InitData::Visitor& visit) {
-      Loader l(*d, batch, true, seed + 1);
+    const uint64_t s = seed();
+    return nncf::InitData([d, batch, s](const nncf::InitData::Visitor& visit) {
+      Loader l(*d, batch, true, s + 1);
       for (int64_t b = 0; b < l.num_batches(); ++b) {
         if (!visit({l.batch(b).first})) break;
       }
@@ -188,10 +198,11 @@ struct Run {
   }
 
   void save(const std::string& path, const nncf::CompressionResult& result, const torch::optim::Optimizer& opt,
-            int64_t epochs_done, double best_acc) {
+            int64_t epochs_done, double best_acc, const LrSchedule& schedule) {
     nlohmann::json user = {{"epochs_done", epochs_done},
                            {"best_accuracy", best_acc},
-                           {"fp32_accuracy", summary.fp32_accuracy}};
+                           {"fp32_accuracy", summary.fp32_accuracy},
+                           {"lr_schedule", schedule.state()}};
     nncf::save_checkpoint(path, result, config.nncf, &opt, user.dump());
   }
 
@@ -207,6 +218,7 @@ struct Run {
     std::optional<nncf::Checkpoint> ckpt;
     int64_t start_epoch = 0;
     double best_acc = -1;
+    LrSchedule schedule(config.optimizer, config.epochs);
     if (!o.resume.empty()) {
       ckpt = nncf::Checkpoint::load(o.resume);
       const auto user = nlohmann::json::parse(ckpt->user_data().empty() ? "{}" : ckpt->user_data());
@@ -214,6 +226,7 @@ struct Run {
       start_epoch = user["epochs_done"].get<int64_t>();
       best_acc = user["best_accuracy"].get<double>();
       summary.fp32_accuracy = user["fp32_accuracy"].get<double>();
+      if (user.contains("lr_schedule")) schedule.load_state(user["lr_schedule"].get<std::map<std::string, double>>());
       std::cout << "resuming from " << o.resume << " after epoch " << start_epoch << "\n";
     } else {
       fp32_phase(log);
@@ -236,14 +249,14 @@ struct Run {
       std::cout << "accuracy after initialization: " << acc << "%\n";
       if (r.ctrl->compression_stage() == nncf::CompressionStage::FullyCompressed && config.epochs == 0) {
         best_acc = acc;
-        save(log_dir + "/best.nncf", r, *optimizer, 0, best_acc);
+        save(log_dir + "/best.nncf", r, *optimizer, 0, best_acc, schedule);
       }
     }
     Loader train = loader(*train_set, true);
     for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
       const auto start = Clock::now();
       r.ctrl->scheduler().epoch_step();
-      const double lr = config.optimizer.lr_at(epoch, config.epochs);
+      const double lr = schedule.lr(epoch);
       set_learning_rate(*optimizer, lr);
       train.set_epoch(1000 + epoch);
       r.model->train();
@@ -251,6 +264,7 @@ struct Run {
           train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train, r.ctrl.get(),
                       c10::str("compression epoch ", epoch + 1, "/", config.epochs), o.batches_per_epoch);
       const double acc = evaluate_compressed(r, "compressed test");
+      schedule.observe(acc);
       const nncf::Statistics stats = r.ctrl->statistics();
       std::cout << stats.to_string();
       double sparsity = 0;
@@ -260,8 +274,8 @@ struct Run {
       const auto stage = r.ctrl->compression_stage();
       const bool best = stage == nncf::CompressionStage::FullyCompressed && acc > best_acc;
       if (best) best_acc = acc;
-      save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best_acc);
-      if (best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best_acc);
+      save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best_acc, schedule);
+      if (best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best_acc, schedule);
       log.add({{"phase", std::string("compression")}, {"epoch", static_cast<double>(epoch + 1)}, {"lr", lr},
                {"train_loss", t.loss}, {"train_acc", t.accuracy}, {"test_acc", acc},
                {"compression_stage", stage_name(stage)}, {"sparsity", sparsity},
@@ -352,8 +366,8 @@ RunSummary run(const RunOptions& options) {
   TORCH_CHECK(options.mode == "train" || options.mode == "test" || options.mode == "export", "--mode: unknown '",
               options.mode, "' (train, test or export)");
   torch::set_num_threads(options.threads);
-  torch::manual_seed(options.seed);
   Run r(options);
+  torch::manual_seed(r.seed());
   r.open_data();
   r.net = make_model(r.config.model);
   if (options.mode == "train") {

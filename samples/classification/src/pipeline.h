@@ -28,7 +28,7 @@ struct RunOptions {
   std::string resume;          ///< a compressed checkpoint (.nncf)
   std::string pretrained;      ///< FP32 weights (models.h save_weights)
   std::string log_dir;         ///< default: runs/<config file stem>
-  uint64_t seed = 0;
+  std::optional<uint64_t> seed;  ///< unset: the config's `seed`, or 0
   int threads = 1;
   std::optional<int64_t> epochs, fp32_epochs, batch_size;
   int64_t train_limit = 0, test_limit = 0;  ///< > 0: only the first N images

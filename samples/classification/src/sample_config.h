@@ -21,6 +21,8 @@
 // Errors name the file and the JSON path (nncf::ConfigNode does).
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,14 +37,40 @@ struct OptimizerConfig {
   double weight_decay = 0;
   double momentum = 0.9;  ///< sgd
   bool nesterov = false;  ///< sgd
-  /// none | multistep (steps, gamma) | step (step_size, gamma) | exponential (gamma) | cosine
+  /// none | multistep (steps, gamma) | step (step_size, gamma) | exponential (gamma) | cosine |
+  /// poly (power) | plateau (gamma, patience, threshold, cooldown, min_lr; on the test accuracy)
   std::string schedule_type = "multistep";
   std::vector<int64_t> steps;
   int64_t step_size = 30;
   double gamma = 0.1;
+  double power = 0.9;
+  int64_t patience = 10;
+  double threshold = 1e-4;
+  int64_t cooldown = 0;
+  double min_lr = 0;
 
-  /// The learning rate of `epoch` (0-based) of `epochs`.
+  /// The learning rate of `epoch` (0-based) of `epochs` for the stateless schedules (plateau: base_lr).
   double lr_at(int64_t epoch, int64_t epochs) const;
+};
+
+/// The learning rate epoch by epoch. `plateau` (PyTorch's ReduceLROnPlateau in "max" mode with a
+/// relative threshold) multiplies the rate by gamma when the test accuracy has not improved for
+/// `patience` epochs; its state is saved with checkpoints so a resumed run continues it.
+class LrSchedule {
+ public:
+  LrSchedule(OptimizerConfig config, int64_t epochs);
+  /// The rate for `epoch`, about to run.
+  double lr(int64_t epoch) const;
+  /// The test accuracy after an epoch.
+  void observe(double accuracy);
+  std::map<std::string, double> state() const;
+  void load_state(const std::map<std::string, double>& state);
+
+ private:
+  OptimizerConfig c_;
+  int64_t epochs_;
+  double current_, best_ = -1;
+  int64_t bad_epochs_ = 0, cooldown_left_ = 0;
 };
 
 struct SampleConfig {
@@ -52,6 +80,8 @@ struct SampleConfig {
   std::string dataset = "fashion_mnist";
   std::vector<int64_t> sample_size;  ///< input_info.sample_size: [1, C, H, W]
   int64_t batch_size = 128;
+  int64_t batch_size_val = 0;  ///< evaluation batch; 0: batch_size
+  std::optional<uint64_t> seed;
   int64_t epochs = 1;
   OptimizerConfig optimizer;
   int64_t fp32_epochs = 0;

@@ -57,6 +57,33 @@ TEST(SampleConfig, ReadsTheSampleKeysAndNamesErrors) {
   EXPECT_DOUBLE_EQ(cosine.lr_at(0, 4), 1);
   EXPECT_NEAR(cosine.lr_at(2, 4), 0.5, 1e-12);
 
+  OptimizerConfig poly;
+  poly.schedule_type = "poly";
+  poly.base_lr = 1;
+  poly.power = 2;
+  EXPECT_DOUBLE_EQ(poly.lr_at(1, 4), 0.5625);
+
+  // Plateau: patience 1, so the rate drops after the second epoch without improvement; the state
+  // survives a save/load.
+  OptimizerConfig plateau;
+  plateau.schedule_type = "plateau";
+  plateau.base_lr = 1;
+  plateau.gamma = 0.5;
+  plateau.patience = 1;
+  LrSchedule a(plateau, 10);
+  for (double acc : {50.0, 60.0, 60.0}) a.observe(acc);
+  EXPECT_DOUBLE_EQ(a.lr(3), 1);
+  LrSchedule b(plateau, 10);
+  b.load_state(a.state());
+  b.observe(59);
+  EXPECT_DOUBLE_EQ(b.lr(4), 0.5);
+  b.observe(70);
+  EXPECT_DOUBLE_EQ(b.lr(5), 0.5);
+
+  // NNCF sample keys this sample does not use are accepted.
+  EXPECT_NO_THROW(parse_sample_config(R"({"model": "small_cnn", "input_info": {"sample_size": [1, 1, 28, 28]},
+      "pretrained": true, "multiprocessing_distributed": true, "print_freq": 10, "batch_size_val": 256})"));
+
   const std::string base = R"("input_info": {"sample_size": [1, 1, 28, 28]})";
   std::string e = error_of([&] { parse_sample_config(R"({"model": "resnet19", )" + base + "}", "a.json"); });
   EXPECT_NE(e.find("resnet19"), std::string::npos) << e;
