@@ -280,8 +280,9 @@ struct Run {
                {"train_loss", t.loss}, {"train_acc", t.accuracy}, {"test_acc", acc},
                {"compression_stage", stage_name(stage)}, {"sparsity", sparsity},
                {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
-      std::cout << "epoch " << epoch + 1 << ": accuracy " << acc << "% (" << stage_name(stage) << "), best "
-                << best_acc << "%\n";
+      std::cout << "epoch " << epoch + 1 << ": accuracy " << acc << "% (" << stage_name(stage) << ")";
+      if (best_acc >= 0) std::cout << ", best fully compressed " << best_acc << "%";
+      std::cout << "\n";
     }
     plot(log);
     if (fs::exists(log_dir + "/best.nncf")) {
