@@ -3,7 +3,10 @@
 # samples/classification/configs/resnet18_fmnist_fp32.json, then every compression config of that
 # folder fine-tuned from it, each measured on the full Fashion-MNIST test set (10000 images) in
 # LibTorch and, for its ONNX export, in ONNX Runtime. Runs go two at a time, one thread each, into
-# build/results/<config>/ (logs, metrics, curves, checkpoints, exports). About two hours on two cores.
+# build/results/<config>/ (logs, metrics, curves, checkpoints, exports). About 1.5 hours on two cores.
+#   scripts/results.sh [CONFIG_NAME...]   only these configs (e.g. resnet18_fmnist_int8), then the
+#                                         table from every run in build/results; an FP32 baseline
+#                                         already there is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # NNCF_SAMPLE_BUILD: an already built sample (its folder); otherwise it is set up and built here.
@@ -17,11 +20,15 @@ out=build/results
 configs=samples/classification/configs
 bin=$sample/classification
 mkdir -p "$out"
-echo "results: FP32 baseline -> $out/fp32.log"
-"$bin" --config "$configs/resnet18_fmnist_fp32.json" --log-dir "$out/fp32" --threads 2 >"$out/fp32.log" 2>&1
+if [ ! -f "$out/fp32/summary.json" ]; then
+  echo "results: FP32 baseline -> $out/fp32.log"
+  "$bin" --config "$configs/resnet18_fmnist_fp32.json" --log-dir "$out/fp32" --threads 2 >"$out/fp32.log" 2>&1
+fi
 export bin out
-ls "$configs" | grep -v '_fp32\.json$' | sed 's/\.json$//' | xargs -P 2 -I{} bash -c '
+if [ $# -gt 0 ]; then printf '%s\n' "$@"; else ls "$configs" | grep -v '_fp32\.json$' | sed 's/\.json$//'; fi |
+  xargs -P 2 -I{} bash -c '
   echo "results: {} -> $out/{}.log"
+  rm -rf "$out/{}"
   "$bin" --config samples/classification/configs/{}.json --pretrained "$out/fp32/fp32_best.pt" \
     --log-dir "$out/{}" >"$out/{}.log" 2>&1 || { echo "results: {} failed, see $out/{}.log"; exit 255; }'
 {
