@@ -7,6 +7,7 @@
 #   scripts/results.sh [CONFIG_NAME...]   only these configs (e.g. resnet18_fmnist_int8), then the
 #                                         table from every run in build/results; an FP32 baseline
 #                                         already there is reused.
+#   scripts/results.sh --table            only the table, from the runs in build/results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # NNCF_SAMPLE_BUILD: an already built sample (its folder); otherwise it is set up and built here.
@@ -20,12 +21,14 @@ out=build/results
 configs=samples/classification/configs
 bin=$sample/classification
 mkdir -p "$out"
-if [ ! -f "$out/fp32/summary.json" ]; then
+table_only=false
+if [ "${1:-}" = "--table" ]; then table_only=true; shift; fi
+if ! $table_only && [ ! -f "$out/fp32/summary.json" ]; then
   echo "results: FP32 baseline -> $out/fp32.log"
   "$bin" --config "$configs/resnet18_fmnist_fp32.json" --log-dir "$out/fp32" --threads 2 >"$out/fp32.log" 2>&1
 fi
 export bin out
-if [ $# -gt 0 ]; then printf '%s\n' "$@"; else ls "$configs" | grep -v '_fp32\.json$' | sed 's/\.json$//'; fi |
+if $table_only; then :; elif [ $# -gt 0 ]; then printf '%s\n' "$@"; else ls "$configs" | grep -v '_fp32\.json$' | sed 's/\.json$//'; fi |
   xargs -P 2 -I{} bash -c '
   echo "results: {} -> $out/{}.log"
   rm -rf "$out/{}"
@@ -45,6 +48,13 @@ if [ $# -gt 0 ]; then printf '%s\n' "$@"; else ls "$configs" | grep -v '_fp32\.j
   "$sample/results_table" - docs/results_accuracy_vs_compression.png "$out"/*/summary.json
   echo
   echo "![accuracy vs compression](results_accuracy_vs_compression.png)"
+  echo
+  echo "Reading the table: the FP32 baseline is trained for a fixed number of epochs (\`fp32.epochs\`),"
+  echo "not to convergence, and every compression run fine-tunes it for a few more epochs at a low"
+  echo "learning rate. Part of a compressed model's accuracy is therefore extra training, which is why"
+  echo "drops can be negative. Each run's log (\`build/results/<config>.log\`) shows the accuracy right"
+  echo "after initialization, before any fine-tuning; its \`metrics.csv\` the accuracy and sparsity of"
+  echo "every epoch."
 } >docs/results.md.tmp
 mv docs/results.md.tmp docs/results.md
 echo "results: docs/results.md written"
