@@ -137,7 +137,7 @@ struct Run {
   }
 
   // The FP32 baseline: --pretrained weights, a baseline this log folder already trained, or a new one.
-  void fp32_phase(MetricsLog& log) {
+  void fp32_phase(MetricsLog& log, StepLog& steps) {
     const std::string best = log_dir + "/fp32_best.pt";
     const auto& wants = config.nncf.root()["pretrained"];
     if (o.pretrained.empty() && wants.exists() && wants.as_bool()) {
@@ -161,9 +161,11 @@ struct Run {
         set_learning_rate(*optimizer, lr);
         train.set_epoch(epoch);
         net->train();
+        steps.begin_epoch("fp32", epoch);
         const EpochResult r =
             train_epoch([&](const torch::Tensor& x) { return net->forward(x); }, *optimizer, train, nullptr,
-                        c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs), o.batches_per_epoch);
+                        c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs), o.batches_per_epoch,
+                        steps.observer());
         const double acc = evaluate_net("fp32 test");
         schedule.observe(acc);
         save_weights(*net, log_dir + "/fp32_last.pt");
@@ -171,7 +173,8 @@ struct Run {
           best_acc = acc;
           save_weights(*net, best);
         }
-        log.add({{"phase", std::string("fp32")}, {"epoch", static_cast<double>(epoch + 1)}, {"lr", lr},
+        log.add({{"phase", std::string("fp32")}, {"epoch", static_cast<double>(epoch + 1)},
+                 {"global_epoch", steps.epoch_end()}, {"lr", lr},
                  {"train_loss", r.loss}, {"train_acc", r.accuracy}, {"test_acc", acc},
                  {"compression_stage", std::string("uncompressed")}, {"sparsity", 0.0},
                  {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
@@ -215,6 +218,7 @@ struct Run {
 
   void train() {
     MetricsLog log(log_dir, !o.resume.empty());
+    StepLog steps(log_dir, !o.resume.empty());
     std::optional<nncf::Checkpoint> ckpt;
     int64_t start_epoch = 0;
     double best_acc = -1;
@@ -229,7 +233,7 @@ struct Run {
       if (user.contains("lr_schedule")) schedule.load_state(user["lr_schedule"].get<std::map<std::string, double>>());
       std::cout << "resuming from " << o.resume << " after epoch " << start_epoch << "\n";
     } else {
-      fp32_phase(log);
+      fp32_phase(log, steps);
     }
     if (config.nncf.compression().empty()) {
       summary.compressed_accuracy = summary.fp32_accuracy;
@@ -260,9 +264,11 @@ struct Run {
       set_learning_rate(*optimizer, lr);
       train.set_epoch(1000 + epoch);
       r.model->train();
+      steps.begin_epoch("compression", epoch);
       const EpochResult t =
           train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train, r.ctrl.get(),
-                      c10::str("compression epoch ", epoch + 1, "/", config.epochs), o.batches_per_epoch);
+                      c10::str("compression epoch ", epoch + 1, "/", config.epochs), o.batches_per_epoch,
+                      steps.observer());
       const double acc = evaluate_compressed(r, "compressed test");
       schedule.observe(acc);
       const nncf::Statistics stats = r.ctrl->statistics();
@@ -276,7 +282,8 @@ struct Run {
       if (best) best_acc = acc;
       save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best_acc, schedule);
       if (best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best_acc, schedule);
-      log.add({{"phase", std::string("compression")}, {"epoch", static_cast<double>(epoch + 1)}, {"lr", lr},
+      log.add({{"phase", std::string("compression")}, {"epoch", static_cast<double>(epoch + 1)},
+               {"global_epoch", steps.epoch_end()}, {"lr", lr},
                {"train_loss", t.loss}, {"train_acc", t.accuracy}, {"test_acc", acc},
                {"compression_stage", stage_name(stage)}, {"sparsity", sparsity},
                {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
@@ -300,7 +307,8 @@ struct Run {
     if (!fs::exists(log.csv_path()) || fs::file_size(log.csv_path()) == 0) return;  // no epoch trained
     const std::string what = summary.compression.empty() ? "FP32" : summary.compression;
     plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "test_acc"}, log_dir + "/curves.png",
-                         c10::str(config.model.name, " ", what, " on ", config.dataset));
+                         c10::str(config.model.name, " ", what, " on ", config.dataset),
+                         log_dir + "/steps.csv");  // StepLog's rows: the per-step train curves
   }
 
   // An FP32 config: the baseline is exported through an empty compression.

@@ -78,6 +78,51 @@ std::vector<std::string> read_csv_header(const std::string& path) {
   return split_csv_line(line);
 }
 
+// A CSV file as a header and rows of fields (no quoted line breaks: the metrics logs' numbers and
+// phase names have none).
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // The column's index, header.size() when missing.
+  size_t index(const std::string& name) const {
+    return std::find(header.begin(), header.end(), name) - header.begin();
+  }
+};
+
+CsvTable read_csv(const std::string& path) {
+  CsvTable t;
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) return t;
+  t.header = split_csv_line(line);
+  while (std::getline(in, line)) {
+    if (!line.empty()) t.rows.push_back(split_csv_line(line));
+  }
+  return t;
+}
+
+// A field as a number; NaN when it is not one (or the row is short).
+double number_at(const std::vector<std::string>& row, size_t i) {
+  if (i >= row.size()) return std::nan("");
+  char* end = nullptr;
+  const double v = std::strtod(row[i].c_str(), &end);
+  return end != row[i].c_str() && *end == '\0' ? v : std::nan("");
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+void write_lines(const std::string& path, const std::vector<std::string>& lines, size_t n) {
+  std::ofstream out(path, std::ios::trunc | std::ios::binary);
+  for (size_t i = 0; i < n && i < lines.size(); ++i) out << lines[i] << "\n";
+  out.flush();
+  if (!out) throw std::runtime_error(path + ": write failed");
+}
+
 void append_to(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::app | std::ios::binary);
   out << text;
@@ -170,7 +215,8 @@ bool run_gnuplot(const std::string& script_body, const std::string& png) {
 
 }  // namespace
 
-MetricsLog::MetricsLog(std::string dir, bool append) : dir_(std::move(dir)) {
+MetricsLog::MetricsLog(std::string dir, bool append, std::string name)
+    : dir_(std::move(dir)), name_(std::move(name)) {
   fs::create_directories(dir_);
   if (append) {
     // Checked against the first add(), so a resumed run cannot silently mix two layouts.
@@ -184,11 +230,11 @@ MetricsLog::MetricsLog(std::string dir, bool append) : dir_(std::move(dir)) {
 }
 
 std::string MetricsLog::csv_path() const {
-  return (fs::path(dir_) / "metrics.csv").string();
+  return (fs::path(dir_) / (name_ + ".csv")).string();
 }
 
 std::string MetricsLog::jsonl_path() const {
-  return (fs::path(dir_) / "metrics.jsonl").string();
+  return (fs::path(dir_) / (name_ + ".jsonl")).string();
 }
 
 void MetricsLog::add(const std::vector<std::pair<std::string, Value>>& row) {
@@ -241,6 +287,75 @@ void MetricsLog::add(const std::vector<std::pair<std::string, Value>>& row) {
   append_to(jsonl_path(), object.dump() + "\n");
 }
 
+StepLog::StepLog(std::string dir, bool append) : log_(std::move(dir), append, "steps") {
+  if (!append) return;
+  const CsvTable t = read_csv(csv_path());
+  for (const auto& row : t.rows) {
+    const double x = number_at(row, t.index("global_epoch"));
+    if (std::isfinite(x)) end_ = std::max(end_, x);
+  }
+}
+
+void StepLog::begin_epoch(const std::string& phase, int64_t epoch) {
+  epoch_ = epoch;
+  window_loss_ = 0;
+  window_correct_ = window_count_ = 0;
+  if (phase == phase_) return;
+  phase_ = phase;
+  phase_start_ = end_;
+  // A resumed run: the phase's earlier rows say where it began. Each epoch is one unit, so phases
+  // begin at whole epochs, and rounding undoes the 6 digits the CSV keeps.
+  const CsvTable t = read_csv(csv_path());
+  for (const auto& row : t.rows) {
+    if (t.index("phase") < row.size() && row[t.index("phase")] == phase) {
+      const double start = number_at(row, t.index("global_epoch")) - number_at(row, t.index("phase_epoch"));
+      if (std::isfinite(start)) phase_start_ = std::round(start);
+      break;
+    }
+  }
+  truncate_after(phase_start_ + static_cast<double>(epoch));
+}
+
+void StepLog::truncate_after(double global_epoch) {
+  const CsvTable t = read_csv(csv_path());
+  size_t keep = 0;
+  // Rows are in order; the first one past the cut ends the part that is kept.
+  while (keep < t.rows.size() && number_at(t.rows[keep], t.index("global_epoch")) <= global_epoch + 1e-6)
+    ++keep;
+  if (keep == t.rows.size()) return;
+  write_lines(csv_path(), read_lines(csv_path()), keep + 1);  // + the header
+  write_lines(log_.jsonl_path(), read_lines(log_.jsonl_path()), keep);
+  end_ = std::min(end_, global_epoch);
+}
+
+void StepLog::add_batch(int64_t batch, int64_t batches, double loss, int64_t correct, int64_t count) {
+  window_loss_ += loss * static_cast<double>(count);
+  window_correct_ += correct;
+  window_count_ += count;
+  const int64_t every = std::max<int64_t>(1, (batches + kPointsPerEpoch - 1) / kPointsPerEpoch);
+  const int64_t done = batch + 1;
+  if (done % every != 0 && done < batches) return;
+  const double phase_epoch =
+      static_cast<double>(epoch_) + static_cast<double>(done) / static_cast<double>(batches);
+  const double n = static_cast<double>(window_count_);
+  log_.add({{"phase", phase_},
+            {"epoch", static_cast<double>(epoch_ + 1)},
+            {"step", static_cast<double>(done)},
+            {"phase_epoch", phase_epoch},
+            {"global_epoch", phase_start_ + phase_epoch},
+            {"train_loss", n > 0 ? window_loss_ / n : std::nan("")},
+            {"train_acc", n > 0 ? 100.0 * static_cast<double>(window_correct_) / n : std::nan("")}});
+  end_ = phase_start_ + phase_epoch;
+  window_loss_ = 0;
+  window_correct_ = window_count_ = 0;
+}
+
+BatchObserver StepLog::observer() {
+  return [this](int64_t batch, int64_t batches, double loss, int64_t correct, int64_t count) {
+    add_batch(batch, batches, loss, correct, count);
+  };
+}
+
 std::string find_gnuplot() {
   const char* path = std::getenv("PATH");
   if (path == nullptr) return "";
@@ -255,50 +370,117 @@ std::string find_gnuplot() {
 }
 
 bool plot_training_curves(const std::string& csv, const std::vector<std::string>& series,
-                          const std::string& png, const std::string& title) {
+                          const std::string& png, const std::string& title, const std::string& steps_csv) {
   const std::string what = "plot " + png;
-  const std::vector<std::string> header = read_csv_header(csv);
-  if (header.empty()) return fail(what, csv + ": missing or empty");
-  const auto column = [&](const std::string& name) -> size_t {
-    return std::find(header.begin(), header.end(), name) - header.begin() + 1;  // gnuplot counts from 1
-  };
-  const size_t epoch = column("epoch");
-  if (epoch > header.size()) return fail(what, csv + ": no 'epoch' column");
+  const CsvTable metrics = read_csv(csv);
+  if (metrics.header.empty()) return fail(what, csv + ": missing or empty");
+  // Before global_epoch, each phase counted its epochs from 1; such logs still plot, per phase.
+  const bool global = metrics.index("global_epoch") < metrics.header.size();
+  const size_t x = global ? metrics.index("global_epoch") : metrics.index("epoch");
+  if (x >= metrics.header.size()) return fail(what, csv + ": no 'global_epoch' or 'epoch' column");
 
   std::vector<std::string> names = series;
   if (names.empty()) {
-    for (const auto& name : header) {
+    for (const auto& name : metrics.header) {
       if (name.find("loss") != std::string::npos || name.find("acc") != std::string::npos)
         names.push_back(name);
     }
   }
   if (names.empty()) return fail(what, csv + ": no loss or accuracy column to plot");
 
-  std::vector<std::pair<size_t, bool>> columns;  // (gnuplot column, is a loss)
+  const CsvTable steps = steps_csv.empty() ? CsvTable{} : read_csv(steps_csv);
+  const size_t steps_x = steps.index("global_epoch");
+  const bool use_steps = global && !steps.rows.empty() && steps_x < steps.header.size();
+  struct Line {
+    const std::string* file;
+    size_t x, y;  // gnuplot columns count from 1
+    bool loss, per_step;
+  };
+  std::vector<Line> lines;
   for (const auto& name : names) {
-    const size_t index = column(name);
-    if (index > header.size()) return fail(what, csv + ": no '" + name + "' column");
-    columns.emplace_back(index, name.find("loss") != std::string::npos);
+    const bool loss = name.find("loss") != std::string::npos;
+    if (use_steps && steps.index(name) < steps.header.size()) {
+      lines.push_back({&steps_csv, steps_x + 1, steps.index(name) + 1, loss, true});
+    } else if (metrics.index(name) < metrics.header.size()) {
+      lines.push_back({&csv, x + 1, metrics.index(name) + 1, loss, false});
+    } else {
+      return fail(what, csv + ": no '" + name + "' column");
+    }
   }
-  const bool any_loss = std::any_of(columns.begin(), columns.end(), [](const auto& c) { return c.second; });
-  const bool any_acc = std::any_of(columns.begin(), columns.end(), [](const auto& c) { return !c.second; });
+  const bool any_loss = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.loss; });
+  const bool any_acc = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return !l.loss; });
+
+  // The phases in the order of the log's rows: [start, end] on the global axis.
+  struct Phase {
+    std::string name;
+    double start, end;
+  };
+  std::vector<Phase> phases;
+  double x_end = 0;
+  if (global && metrics.index("phase") < metrics.header.size()) {
+    for (const auto& row : metrics.rows) {
+      const double v = number_at(row, x);
+      if (!std::isfinite(v) || metrics.index("phase") >= row.size()) continue;
+      const std::string& phase = row[metrics.index("phase")];
+      if (phases.empty() || phases.back().name != phase)
+        phases.push_back({phase, phases.empty() ? v - 1 : phases.back().end, v});
+      phases.back().end = v;
+      x_end = std::max(x_end, v);
+    }
+  }
+  if (use_steps) {
+    for (const auto& row : steps.rows) x_end = std::max(x_end, number_at(row, steps_x));
+  }
 
   std::ostringstream s;
   s << "set datafile separator comma\n"
     << "set datafile missing 'nan'\n"
     << "set title " << gp_quote(title) << "\n"
-    << "set xlabel 'epoch'\n"
+    << "set xlabel " << gp_quote(global ? "epochs since the start of training" : "epoch") << "\n"
     << "set key outside bottom center horizontal height 1\n"
     << "set grid\n"
     << "set xtics nomirror\n";
   // Losses on the left axis, accuracies on the right; one family alone takes the left axis.
   if (any_loss) s << "set ylabel 'loss'\nset ytics nomirror\n";
   if (any_acc) s << (any_loss ? "set y2label 'accuracy (%)'\nset y2tics\n" : "set ylabel 'accuracy (%)'\n");
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const auto [index, loss] = columns[i];
-    s << (i == 0 ? "plot " : ", \\\n     ") << gp_quote(csv) << " using " << epoch << ":" << index
-      << " skip 1 with linespoints pointtype 7 axes " << (loss || !any_loss ? "x1y1" : "x1y2") << " title "
-      << gp_quote(names[i]);
+  if (!phases.empty()) {
+    // The phase names go between the title and the graph.
+    s << "set xrange [" << format_number(phases.front().start) << ":" << format_number(x_end) << "]\n"
+      << "set tmargin 5\nset title offset 0,1.2\n";
+    for (size_t i = 0; i < phases.size(); ++i) {
+      const Phase& p = phases[i];
+      const std::string label = p.name == "fp32"          ? "FP32 training"
+                                : p.name == "compression" ? "compression fine-tuning"
+                                                          : p.name;
+      // Every other phase shaded, a dashed line where one phase hands over to the next, and each
+      // phase's name above the graph over its middle.
+      if (i % 2 == 1) {
+        s << "set object " << i + 1 << " rect from first " << format_number(p.start) << ", graph 0 to first "
+          << format_number(p.end) << ", graph 1 behind fillcolor rgb '#eef2f8' fillstyle solid noborder\n";
+      }
+      if (i > 0) {
+        s << "set arrow " << i << " from first " << format_number(p.start) << ", graph 0 to first "
+          << format_number(p.start) << ", graph 1 nohead dashtype 2 linewidth 2 linecolor rgb '#555555'\n";
+      }
+      s << "set label " << i + 1 << " " << gp_quote(label) << " at first "
+        << format_number((p.start + p.end) / 2) << ", graph 1.03 center textcolor rgb '#333333'\n";
+    }
+  }
+  // The first row's step is the batches per row (StepLog writes one every so many batches).
+  const double every = use_steps ? number_at(steps.rows[0], steps.index("step")) : 1;
+  const std::string per_step =
+      every > 1 ? " (per " + format_number(every) + " batches)" : std::string(" (per batch)");
+  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b"};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& l = lines[i];
+    s << (i == 0 ? "plot " : ", \\\n     ") << gp_quote(*l.file) << " using " << l.x << ":" << l.y
+      << " skip 1 "
+      << (l.per_step ? "with lines linewidth 1.5" : "with linespoints pointtype 7 pointsize 1.3 linewidth 2")
+      << " linecolor rgb '" << kColors[i % 6] << "' axes " << (l.loss || !any_loss ? "x1y1" : "x1y2")
+      << " title "
+      << gp_quote(names[i] + (l.per_step ? per_step
+                              : global   ? " (per epoch)"
+                                         : ""));
   }
   s << "\n";
   return run_gnuplot(s.str(), png);

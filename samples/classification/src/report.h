@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -58,17 +59,18 @@ class ProgressBar {
 /// (negative, NaN or absurdly large).
 std::string format_duration(double seconds);
 
-/// Per-epoch metrics: `<dir>/metrics.csv` (a header from the first row's keys; later rows must
-/// have the same keys in the same order) and `<dir>/metrics.jsonl` (one JSON object per row).
-/// Values are numbers or strings; numbers are written with 6 significant digits (integers in full),
-/// strings are CSV-quoted when they hold a comma, quote or line break. Rows are appended and flushed
-/// at once, so a killed run keeps its finished epochs. The directory is created when missing.
+/// Per-epoch metrics: `<dir>/<name>.csv` (a header from the first row's keys; later rows must
+/// have the same keys in the same order) and `<dir>/<name>.jsonl` (one JSON object per row); `name`
+/// is "metrics" unless given. Values are numbers or strings; numbers are written with 6 significant
+/// digits (integers in full), strings are CSV-quoted when they hold a comma, quote or line break.
+/// Rows are appended and flushed at once, so a killed run keeps its finished epochs. The directory
+/// is created when missing.
 class MetricsLog {
  public:
   using Value = std::variant<double, std::string>;
   /// `append = false` starts both files empty; `append = true` continues them (a resumed run),
   /// and the first add() checks its keys against the existing CSV header.
-  explicit MetricsLog(std::string dir, bool append = false);
+  explicit MetricsLog(std::string dir, bool append = false, std::string name = "metrics");
   /// Throws std::runtime_error, naming the CSV and the key, when the keys differ from the header,
   /// and std::invalid_argument for an empty row or a repeated key.
   void add(const std::vector<std::pair<std::string, Value>>& row);
@@ -76,17 +78,60 @@ class MetricsLog {
   std::string jsonl_path() const;
 
  private:
-  std::string dir_;
+  std::string dir_, name_;
   std::vector<std::string> columns_;
 };
 
+/// Called after each training batch: `batch` (0-based) of `batches`, the batch's mean loss, its
+/// correct predictions and its size.
+using BatchObserver =
+    std::function<void(int64_t batch, int64_t batches, double loss, int64_t correct, int64_t count)>;
+
+/// The training curve finer than an epoch, so that a run of one or two epochs per phase still has a
+/// curve: `<dir>/steps.csv` and `<dir>/steps.jsonl` get a row every ceil(batches / kPointsPerEpoch)
+/// batches and at the end of each epoch, with the mean train loss and accuracy of the batches since
+/// the previous row. A row holds `phase`, `epoch` (1-based within the phase), `step` (batches done
+/// in the epoch), `phase_epoch` (fractional epochs since the phase began), `global_epoch`
+/// (fractional epochs since the log began: the phases one after the other on one axis, each epoch
+/// one unit however many batches it has), `train_loss` and `train_acc` (percent).
+class StepLog {
+ public:
+  static constexpr int64_t kPointsPerEpoch = 20;
+  /// `append = true` continues the curve of a resumed run (see begin_epoch()).
+  explicit StepLog(std::string dir, bool append = false);
+  /// Starts epoch `epoch` (0-based within `phase`). A new phase begins where the log ends; a phase
+  /// the log already holds (a resumed run) keeps its place, and rows at or after the start of this
+  /// epoch, written by an interrupted run, are dropped so that the curve stays monotone.
+  void begin_epoch(const std::string& phase, int64_t epoch);
+  /// One finished batch of the current epoch (arguments as BatchObserver's).
+  void add_batch(int64_t batch, int64_t batches, double loss, int64_t correct, int64_t count);
+  /// add_batch() as a callback for the training loop; the log must outlive it.
+  BatchObserver observer();
+  /// The global epoch at the end of the current epoch: the x of its per-epoch metrics row.
+  double epoch_end() const { return phase_start_ + static_cast<double>(epoch_ + 1); }
+  std::string csv_path() const { return log_.csv_path(); }
+
+ private:
+  void truncate_after(double global_epoch);
+
+  MetricsLog log_;
+  std::string phase_;
+  int64_t epoch_ = 0;
+  double phase_start_ = 0, end_ = 0;
+  double window_loss_ = 0;
+  int64_t window_correct_ = 0, window_count_ = 0;
+};
 /// Writes `png` from the metrics CSV: the columns named in `series` (e.g. {"train_loss", "test_acc"})
-/// against its "epoch" column, names containing "loss" on the left y axis and the others
-/// (accuracies) on the right one. Empty `series`: every column whose name holds "loss" or "acc".
-/// The PNG is replaced atomically. Returns false (and says why, in one line on stderr) when gnuplot
-/// is missing or fails, or the CSV lacks a column; never throws for that.
+/// against its "global_epoch" column (or its "epoch" column when it has none), names containing
+/// "loss" on the left y axis and the others (accuracies) on the right one. Empty `series`: every
+/// column whose name holds "loss" or "acc". A series that `steps_csv` (a StepLog's CSV; optional)
+/// also holds is drawn from its rows instead, as a line through every logged step. With a "phase"
+/// and a "global_epoch" column each phase is labelled, and a dashed line marks where one ends and
+/// the next begins. The PNG is replaced atomically. Returns false (and says why, in one line on
+/// stderr) when gnuplot is missing or fails, or the CSV lacks a column; never throws for that.
 bool plot_training_curves(const std::string& csv, const std::vector<std::string>& series,
-                          const std::string& png, const std::string& title);
+                          const std::string& png, const std::string& title,
+                          const std::string& steps_csv = "");
 
 /// One point of the accuracy-vs-compression plot.
 struct CompressionPoint {

@@ -54,7 +54,8 @@ EpochResult evaluate(const Forward& forward, const Loader& loader, const std::st
 }
 
 EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimizer, const Loader& loader,
-                        nncf::CompressionController* ctrl, const std::string& label, int64_t max_batches) {
+                        nncf::CompressionController* ctrl, const std::string& label, int64_t max_batches,
+                        const BatchObserver& on_batch) {
   const int64_t n = max_batches > 0 ? std::min(max_batches, loader.num_batches()) : loader.num_batches();
   ProgressBar bar(label, n);
   double loss_sum = 0;
@@ -68,9 +69,12 @@ EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimiz
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();
-    loss_sum += loss.item<double>() * static_cast<double>(y.size(0));
-    correct += out.argmax(1).eq(y).sum().item<int64_t>();
+    const double batch_loss = loss.item<double>();
+    const int64_t batch_correct = out.argmax(1).eq(y).sum().item<int64_t>();
+    loss_sum += batch_loss * static_cast<double>(y.size(0));
+    correct += batch_correct;
     seen += y.size(0);
+    if (on_batch) on_batch(b, n, batch_loss, batch_correct, y.size(0));
     bar.update(b + 1, {{"loss", number(loss_sum / static_cast<double>(seen))},
                        {"acc", percent(100.0 * static_cast<double>(correct) / static_cast<double>(seen))}});
   }

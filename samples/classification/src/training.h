@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "datasets.h"
+#include "report.h"
 #include "sample_config.h"
 
 namespace nncf {
@@ -31,9 +32,11 @@ struct EpochResult {
 EpochResult evaluate(const Forward& forward, const Loader& loader, const std::string& label);
 
 /// One epoch of training: cross-entropy plus the compression loss of `ctrl` (if any), whose
-/// scheduler steps before each batch. `max_batches` > 0 stops early.
+/// scheduler steps before each batch. `max_batches` > 0 stops early. `on_batch` (if set) sees each
+/// batch's loss and accuracy (e.g. StepLog::observer()).
 EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimizer, const Loader& loader,
-                        nncf::CompressionController* ctrl, const std::string& label, int64_t max_batches);
+                        nncf::CompressionController* ctrl, const std::string& label, int64_t max_batches,
+                        const BatchObserver& on_batch = nullptr);
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
                                                         const std::vector<torch::Tensor>& parameters);

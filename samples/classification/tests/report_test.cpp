@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -270,6 +271,125 @@ TEST_F(ReportTest, PlotsTrainingCurves) {
   EXPECT_FALSE(plot_training_curves(log.csv_path(), {"no_such"}, path("x.png"), ""));
   EXPECT_FALSE(plot_training_curves(path("missing.csv"), {}, path("x.png"), ""));
   EXPECT_FALSE(fs::exists(path("x.png")));
+}
+
+// The rows of a CSV file as maps from its header's names to the fields.
+std::vector<std::map<std::string, std::string>> read_rows(const std::string& path) {
+  const auto lines = split_lines(read_file(path));
+  std::vector<std::map<std::string, std::string>> rows;
+  if (lines.empty()) return rows;
+  std::vector<std::string> header;
+  std::stringstream h(lines[0]);
+  for (std::string f; std::getline(h, f, ',');) header.push_back(f);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::stringstream l(lines[i]);
+    std::map<std::string, std::string> row;
+    size_t c = 0;
+    for (std::string f; std::getline(l, f, ',') && c < header.size(); ++c) row[header[c]] = f;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+double num(const std::map<std::string, std::string>& row, const std::string& key) {
+  return std::stod(row.at(key));
+}
+
+// One epoch of `batches` batches of 10 images, batch b having loss b and b correct predictions.
+void log_epoch(StepLog& log, const std::string& phase, int64_t epoch, int64_t batches, int64_t stop = -1) {
+  log.begin_epoch(phase, epoch);
+  for (int64_t b = 0; b < (stop >= 0 ? stop : batches); ++b) log.add_batch(b, batches, double(b), b % 11, 10);
+}
+
+TEST_F(ReportTest, StepLogPutsPhasesOnOneContinuousAxis) {
+  // The main job's shape: one FP32 epoch, then one compression epoch, 40 batches each.
+  StepLog log(dir_.string());
+  log_epoch(log, "fp32", 0, 40);
+  EXPECT_DOUBLE_EQ(log.epoch_end(), 1.0);
+  log_epoch(log, "compression", 0, 40);
+  EXPECT_DOUBLE_EQ(log.epoch_end(), 2.0);
+  EXPECT_EQ(log.csv_path(), path("steps.csv"));
+
+  const auto rows = read_rows(log.csv_path());
+  ASSERT_EQ(rows.size(), 2u * StepLog::kPointsPerEpoch) << read_file(log.csv_path());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const bool fp32 = i < rows.size() / 2;
+    EXPECT_EQ(rows[i].at("phase"), fp32 ? "fp32" : "compression") << i;
+    EXPECT_EQ(rows[i].at("epoch"), "1") << i;
+    // Every second batch, at (batches done) / 40 of an epoch; the compression phase after FP32.
+    const double step = 2.0 * static_cast<double>(i % 20 + 1);
+    EXPECT_EQ(num(rows[i], "step"), step) << i;
+    EXPECT_NEAR(num(rows[i], "phase_epoch"), step / 40, 1e-9) << i;
+    EXPECT_NEAR(num(rows[i], "global_epoch"), (fp32 ? 0.0 : 1.0) + step / 40, 1e-9) << i;
+    if (i > 0) EXPECT_GT(num(rows[i], "global_epoch"), num(rows[i - 1], "global_epoch")) << i;
+    // The mean of the window's two batches (losses step-2, step-1), weighted by their sizes.
+    EXPECT_NEAR(num(rows[i], "train_loss"), step - 1.5, 1e-9) << i;
+    const double correct = double(int64_t(step - 2) % 11 + int64_t(step - 1) % 11);
+    EXPECT_NEAR(num(rows[i], "train_acc"), 100.0 * correct / 20, 1e-4) << i;
+  }
+  EXPECT_EQ(split_lines(read_file(path("steps.jsonl"))).size(), rows.size());
+
+  // Fewer batches than points: a row per batch; a number of batches that does not divide: the last
+  // batch still ends the epoch's curve.
+  StepLog small(path("small"));
+  log_epoch(small, "fp32", 0, 7);
+  log_epoch(small, "fp32", 1, 50);
+  const auto r = read_rows(small.csv_path());
+  ASSERT_EQ(r.size(), 7u + 17u);  // 50 batches: every 3rd (16 rows) and the 50th
+  EXPECT_NEAR(num(r[6], "global_epoch"), 1.0, 1e-9);
+  EXPECT_NEAR(num(r[7], "global_epoch"), 1.0 + 3.0 / 50, 1e-6);
+  EXPECT_NEAR(num(r.back(), "global_epoch"), 2.0, 1e-9);
+  EXPECT_EQ(r.back().at("epoch"), "2");
+  EXPECT_NEAR(num(r.back(), "train_loss"), 48.5, 1e-9) << "batches 48 and 49 since the row at 48";
+}
+
+TEST_F(ReportTest, StepLogResumesWhereTheRunStoppedAndDropsTheUnfinishedEpoch) {
+  {
+    StepLog log(dir_.string());
+    log_epoch(log, "fp32", 0, 10);
+    log_epoch(log, "compression", 0, 10);
+    log_epoch(log, "compression", 1, 10, /*stop=*/6);  // killed after 6 batches of the second epoch
+  }
+  StepLog resumed(dir_.string(), /*append=*/true);
+  resumed.begin_epoch("compression", 1);  // the checkpoint holds one finished compression epoch
+  EXPECT_DOUBLE_EQ(resumed.epoch_end(), 3.0);
+  EXPECT_EQ(read_rows(resumed.csv_path()).size(), 20u) << "the 6 rows of the unfinished epoch are gone";
+  EXPECT_EQ(split_lines(read_file(path("steps.jsonl"))).size(), 20u);
+  for (int64_t b = 0; b < 10; ++b) resumed.add_batch(b, 10, 1.0, 5, 10);
+  const auto rows = read_rows(resumed.csv_path());
+  ASSERT_EQ(rows.size(), 30u);
+  for (size_t i = 1; i < rows.size(); ++i)
+    EXPECT_GT(num(rows[i], "global_epoch"), num(rows[i - 1], "global_epoch")) << i;
+  EXPECT_NEAR(num(rows.back(), "global_epoch"), 3.0, 1e-9);
+  EXPECT_EQ(rows.back().at("epoch"), "2");
+
+  // A new phase on a resumed log begins where the log ends.
+  StepLog next(dir_.string(), true);
+  next.begin_epoch("fine_tune", 0);
+  EXPECT_DOUBLE_EQ(next.epoch_end(), 4.0);
+}
+
+TEST_F(ReportTest, PlotsPhasesOnOneAxisWithStepCurves) {
+  if (find_gnuplot().empty()) GTEST_SKIP() << "gnuplot not installed";
+  MetricsLog metrics(dir_.string());
+  StepLog steps(dir_.string());
+  for (const std::string phase : {"fp32", "compression"}) {
+    steps.begin_epoch(phase, 0);
+    for (int64_t b = 0; b < 40; ++b) steps.add_batch(b, 40, 2.0 / (b + 1), 3 + b / 5, 10);
+    metrics.add({{"phase", phase},
+                 {"epoch", 1.0},
+                 {"global_epoch", steps.epoch_end()},
+                 {"train_loss", 0.5},
+                 {"train_acc", 80.0},
+                 {"test_acc", phase == "fp32" ? 85.0 : 84.0}});
+  }
+  const std::string png = path("curves.png");
+  EXPECT_TRUE(plot_training_curves(metrics.csv_path(), {"train_loss", "train_acc", "test_acc"}, png,
+                                   "two phases", steps.csv_path()));
+  expect_png(png);
+  // A missing steps file: the per-epoch rows alone, still on the global axis.
+  EXPECT_TRUE(plot_training_curves(metrics.csv_path(), {}, path("epochs.png"), "no steps", path("none.csv")));
+  expect_png(path("epochs.png"));
 }
 
 TEST_F(ReportTest, TrainingCurvesNeedAnEpochColumn) {
