@@ -15,10 +15,17 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "csv_table.h"
+
 namespace fs = std::filesystem;
 
 namespace nncf_sample {
 namespace {
+
+using csv::CsvTable;
+using csv::number_at;
+using csv::read_csv;
+using csv::split_csv_line;
 
 bool is_integral(double v) {
   return std::isfinite(v) && v == std::trunc(v) && std::fabs(v) < 9.0e15;
@@ -44,83 +51,12 @@ std::string csv_field(const std::string& s) {
   return quoted + "\"";
 }
 
-// One CSV line into fields (RFC 4180 quoting; a header never spans lines).
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
 // The header of a CSV file; empty when the file is missing or empty.
 std::vector<std::string> read_csv_header(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   if (!in || !std::getline(in, line) || line.empty()) return {};
   return split_csv_line(line);
-}
-
-// A CSV file as a header and rows of fields (no quoted line breaks: the metrics logs' numbers and
-// phase names have none).
-struct CsvTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  // The column's index, header.size() when missing.
-  size_t index(const std::string& name) const {
-    return std::find(header.begin(), header.end(), name) - header.begin();
-  }
-};
-
-CsvTable read_csv(const std::string& path) {
-  CsvTable t;
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line) || line.empty()) return t;
-  t.header = split_csv_line(line);
-  while (std::getline(in, line)) {
-    if (!line.empty()) t.rows.push_back(split_csv_line(line));
-  }
-  return t;
-}
-
-// A field as a number; NaN when it is not one (or the row is short).
-double number_at(const std::vector<std::string>& row, size_t i) {
-  if (i >= row.size()) return std::nan("");
-  char* end = nullptr;
-  const double v = std::strtod(row[i].c_str(), &end);
-  return end != row[i].c_str() && *end == '\0' ? v : std::nan("");
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-void write_lines(const std::string& path, const std::vector<std::string>& lines, size_t n) {
-  std::ofstream out(path, std::ios::trunc | std::ios::binary);
-  for (size_t i = 0; i < n && i < lines.size(); ++i) out << lines[i] << "\n";
-  out.flush();
-  if (!out) throw std::runtime_error(path + ": write failed");
 }
 
 void append_to(const std::string& path, const std::string& text) {
@@ -285,75 +221,6 @@ void MetricsLog::add(const std::vector<std::pair<std::string, Value>>& row) {
   }
   append_to(csv_path(), header + line + "\n");
   append_to(jsonl_path(), object.dump() + "\n");
-}
-
-StepLog::StepLog(std::string dir, bool append) : log_(std::move(dir), append, "steps") {
-  if (!append) return;
-  const CsvTable t = read_csv(csv_path());
-  for (const auto& row : t.rows) {
-    const double x = number_at(row, t.index("global_epoch"));
-    if (std::isfinite(x)) end_ = std::max(end_, x);
-  }
-}
-
-void StepLog::begin_epoch(const std::string& phase, int64_t epoch) {
-  epoch_ = epoch;
-  window_loss_ = 0;
-  window_correct_ = window_count_ = 0;
-  if (phase == phase_) return;
-  phase_ = phase;
-  phase_start_ = end_;
-  // A resumed run: the phase's earlier rows say where it began. Each epoch is one unit, so phases
-  // begin at whole epochs, and rounding undoes the 6 digits the CSV keeps.
-  const CsvTable t = read_csv(csv_path());
-  for (const auto& row : t.rows) {
-    if (t.index("phase") < row.size() && row[t.index("phase")] == phase) {
-      const double start = number_at(row, t.index("global_epoch")) - number_at(row, t.index("phase_epoch"));
-      if (std::isfinite(start)) phase_start_ = std::round(start);
-      break;
-    }
-  }
-  truncate_after(phase_start_ + static_cast<double>(epoch));
-}
-
-void StepLog::truncate_after(double global_epoch) {
-  const CsvTable t = read_csv(csv_path());
-  size_t keep = 0;
-  // Rows are in order; the first one past the cut ends the part that is kept.
-  while (keep < t.rows.size() && number_at(t.rows[keep], t.index("global_epoch")) <= global_epoch + 1e-6)
-    ++keep;
-  if (keep == t.rows.size()) return;
-  write_lines(csv_path(), read_lines(csv_path()), keep + 1);  // + the header
-  write_lines(log_.jsonl_path(), read_lines(log_.jsonl_path()), keep);
-  end_ = std::min(end_, global_epoch);
-}
-
-void StepLog::add_batch(int64_t batch, int64_t batches, double loss, int64_t correct, int64_t count) {
-  window_loss_ += loss * static_cast<double>(count);
-  window_correct_ += correct;
-  window_count_ += count;
-  const int64_t every = std::max<int64_t>(1, (batches + kPointsPerEpoch - 1) / kPointsPerEpoch);
-  const int64_t done = batch + 1;
-  if (done % every != 0 && done < batches) return;
-  const double phase_epoch =
-      static_cast<double>(epoch_) + static_cast<double>(done) / static_cast<double>(batches);
-  const double n = static_cast<double>(window_count_);
-  log_.add({{"phase", phase_},
-            {"epoch", static_cast<double>(epoch_ + 1)},
-            {"step", static_cast<double>(done)},
-            {"phase_epoch", phase_epoch},
-            {"global_epoch", phase_start_ + phase_epoch},
-            {"train_loss", n > 0 ? window_loss_ / n : std::nan("")},
-            {"train_acc", n > 0 ? 100.0 * static_cast<double>(window_correct_) / n : std::nan("")}});
-  end_ = phase_start_ + phase_epoch;
-  window_loss_ = 0;
-  window_correct_ = window_count_ = 0;
-}
-
-BatchObserver StepLog::observer() {
-  return [this](int64_t batch, int64_t batches, double loss, int64_t correct, int64_t count) {
-    add_batch(batch, batches, loss, correct, count);
-  };
 }
 
 std::string find_gnuplot() {
