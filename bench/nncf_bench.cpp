@@ -7,6 +7,7 @@
 // and exits with status 2.
 
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 
 #include <cmath>
 #include <cstdio>
@@ -115,6 +116,10 @@ int main(int argc, char** argv) {
     } else {
       print_table(metrics);
     }
+  } catch (const c10::Error& e) {
+    // what() would add LibTorch's C++ backtrace; the message alone says what is wrong.
+    std::fprintf(stderr, "nncf_bench %s: %s\n", suite->name, e.what_without_backtrace());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nncf_bench %s: %s\n", suite->name, e.what());
     return 1;

@@ -90,7 +90,7 @@ void test(Model& model, DataLoader& loader, size_t dataset_size) {
               static_cast<double>(correct) / dataset_size);
 }
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const char* data_root = argc > 1 ? argv[1] : "./data";
   const int64_t epochs = argc > 2 ? std::atoll(argv[2]) : 10;
   const int64_t batches_per_epoch = argc > 3 ? std::atoll(argv[3]) : 0;
@@ -121,4 +121,15 @@ int main(int argc, char** argv) {
     test(model, *test_loader, test_dataset_size);
   }
   ctrl->export_model("mnist_int8.onnx");
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const c10::Error& e) {
+    // what() would add LibTorch's C++ backtrace; the message alone says what is wrong.
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what_without_backtrace());
+    return 1;
+  }
 }
