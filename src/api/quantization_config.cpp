@@ -82,8 +82,10 @@ std::pair<std::vector<RangeInitConfig>, bool> parse_range(const ConfigNode& node
 
 const std::vector<std::string> kQuantizerKeys = {"mode", "bits", "signed", "per_channel"};
 
+// What FakeQuantize runs; whether the target's HW config allows it is checked at placement,
+// where the ops are known.
 int64_t read_bits(const ConfigNode& node) {
-  return node.as_int(1, 32);
+  return node.as_int(2, 8);
 }
 
 QuantizerGroupConfig parse_group(const ConfigNode& node, bool activations) {
@@ -119,6 +121,7 @@ std::vector<ScopeOverride> parse_overrides(const ConfigNode& node) {
     entry.check_keys(known);
     ScopeOverride o;
     o.scope = scope;
+    o.path = entry.path();
     if (scope.rfind("{re}", 0) == 0) {
       // The key is the scope; validate it like a scope list would, naming the entry.
       try {
@@ -196,7 +199,10 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
       precision.fail("not supported yet: mixed-precision initialization (type " + type + ")");
     }
   }
-  if (node.has("preset")) q.preset = node["preset"].as_enum(kPresets);
+  if (node.has("preset")) {
+    q.preset = node["preset"].as_enum(kPresets);
+    q.preset_given = true;
+  }
   if (node.has("quantize_inputs")) q.quantize_inputs = node["quantize_inputs"].as_bool();
   if (node.has("quantize_outputs")) q.quantize_outputs = node["quantize_outputs"].as_bool();
   if (node.has("weights")) q.weights = parse_group(node["weights"], false);

@@ -34,6 +34,7 @@ capture::Captured capture_of(Net& net, std::vector<int64_t> shape) {
 QuantizerSetup place(const capture::Captured& c, const QuantizationConfig& config,
                      const std::string& device) {
   PlacementInputs in;
+  in.target_device = device;
   if (device != "TRIAL") in.hw = &HardwareConfig::for_device(device);
   in.overflow_fix_target = device == "CPU" || device == "ANY";
   for (const auto& [name, t] : c.tensors) in.tensor_shapes[name] = t.sizes().vec();
@@ -271,9 +272,93 @@ TEST(QuantizerPlacement, OptionsAreHonoured) {
     if (spec.group != QuantizerGroup::Weights) continue;
     EXPECT_EQ(spec.config.bits, spec.weight == "fc.weight" ? 8 : 4) << spec.id;
   }
-  // CPU allows only 8-bit weights: 4-bit is used as configured, with a warning per quantizer.
-  s = place(c, config, "CPU");
+  // The CPU HW config allows only 8-bit weights: ANY uses 4 bits as configured, with a warning
+  // per quantizer; CPU rejects them, naming the key and the first quantizer.
+  s = place(c, config, "ANY");
   EXPECT_EQ(s.warnings.size(), 20u) << s.to_string();
+  for (const auto& spec : s.quantizers) {
+    if (spec.group == QuantizerGroup::Weights)
+      EXPECT_EQ(spec.config.bits, spec.weight == "fc.weight" ? 8 : 4);
+  }
+  EXPECT_THROW(
+      {
+        try {
+          place(c, config, "CPU");
+        } catch (const c10::Error& e) {
+          const std::string m = e.what_without_backtrace();
+          EXPECT_NE(m.find("quantization.weights.bits: target_device CPU does not allow 4-bit weights at "
+                           "conv1|WEIGHT"),
+                    std::string::npos)
+              << m;
+          throw;
+        }
+      },
+      c10::Error);
+  // A scope override's key is the path when it sets the width.
+  config.weights.bits = 8;
+  o.bits = 4;
+  o.path = "compression.scope_overrides.weights.fc";
+  config.weight_overrides = {o};
+  EXPECT_THROW(
+      {
+        try {
+          place(c, config, "GPU");
+        } catch (const c10::Error& e) {
+          const std::string m = e.what_without_backtrace();
+          EXPECT_NE(
+              m.find("compression.scope_overrides.weights.fc.bits: target_device GPU does not allow 4-bit "
+                     "weights at fc|WEIGHT"),
+              std::string::npos)
+              << m;
+          throw;
+        }
+      },
+      c10::Error);
+  // VPU weights are symmetric only: an asymmetric mode is the key named.
+  config = QuantizationConfig{};
+  config.weights.mode = QuantizationMode::Asymmetric;
+  EXPECT_THROW(
+      {
+        try {
+          place(c, config, "VPU");
+        } catch (const c10::Error& e) {
+          const std::string m = e.what_without_backtrace();
+          EXPECT_NE(m.find("quantization.weights.mode: target_device VPU does not allow asymmetric weights"),
+                    std::string::npos)
+              << m;
+          throw;
+        }
+      },
+      c10::Error);
+  // Widths outside 2..8 in a config built in code fail with the path as well.
+  config = QuantizationConfig{};
+  config.activations.bits = 12;
+  EXPECT_THROW(place(c, config, "TRIAL"), c10::Error);
+}
+
+TEST(QuantizerPlacement, PresetAppliesOnlyWhereNncfAppliesIt) {
+  testing::ResNet18 net(testing::ResNet18Options().in_channels(1).base_width(8));
+  auto c = capture_of(net, {2, 1, 28, 28});
+  auto activation_modes = [&](const QuantizationConfig& config, const std::string& device) {
+    std::set<QuantizationMode> modes;
+    for (const auto& spec : place(c, config, device).quantizers) {
+      if (spec.group == QuantizerGroup::Activations) modes.insert(spec.config.mode);
+    }
+    return modes;
+  };
+  const std::set<QuantizationMode> sym{QuantizationMode::Symmetric}, asym{QuantizationMode::Asymmetric};
+  QuantizationConfig config;
+  EXPECT_EQ(activation_modes(config, "CPU"), sym);
+  EXPECT_EQ(activation_modes(config, "VPU"), asym) << "VPU's HW config prefers asymmetric activations";
+  EXPECT_EQ(activation_modes(config, "TRIAL"), sym);
+  config.preset = Preset::Mixed;
+  config.preset_given = true;
+  EXPECT_EQ(activation_modes(config, "GPU"), asym);
+  EXPECT_EQ(activation_modes(config, "TRIAL"), asym);
+  config.preset = Preset::Performance;
+  EXPECT_EQ(activation_modes(config, "VPU"), asym) << "no preset on VPU, even an explicit one";
+  config.activations.mode = QuantizationMode::Symmetric;
+  EXPECT_EQ(activation_modes(config, "VPU"), sym) << "an explicit mode applies everywhere";
 }
 
 // A small concat model: two conv-relu branches concatenated into a third conv.

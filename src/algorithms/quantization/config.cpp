@@ -24,12 +24,24 @@ const char* to_string(QuantizerGroup group) {
   return group == QuantizerGroup::Weights ? "weights" : "activations";
 }
 
-QuantizationMode QuantizationConfig::weights_mode() const {
-  return weights.mode.value_or(QuantizationMode::Symmetric);
+bool QuantizationConfig::preset_applies(const std::string& target_device) const {
+  // NNCF 2.x (`_parse_group_params`): the preset's modes are constraints on ANY/CPU/GPU, and on
+  // TRIAL only when the user asked for a preset; VPU keeps its HW config's order.
+  if (target_device == "ANY" || target_device == "CPU" || target_device == "CPU_SPR" ||
+      target_device == "GPU")
+    return true;
+  return target_device == "TRIAL" && preset_given;
 }
 
-QuantizationMode QuantizationConfig::activations_mode() const {
-  if (activations.mode) return *activations.mode;
+std::optional<QuantizationMode> QuantizationConfig::weights_mode(const std::string& target_device) const {
+  if (weights.mode) return weights.mode;
+  if (!preset_applies(target_device)) return std::nullopt;
+  return QuantizationMode::Symmetric;
+}
+
+std::optional<QuantizationMode> QuantizationConfig::activations_mode(const std::string& target_device) const {
+  if (activations.mode) return activations.mode;
+  if (!preset_applies(target_device)) return std::nullopt;
   return preset == Preset::Mixed ? QuantizationMode::Asymmetric : QuantizationMode::Symmetric;
 }
 

@@ -125,6 +125,7 @@ QuantizationController::QuantizationController(runtime::CompressedModel model, Q
                                                const std::vector<c10::IValue>& example_inputs)
     : model_(std::move(model)), config_(std::move(config)), target_device_(std::move(target_device)) {
   PlacementInputs inputs;
+  inputs.target_device = target_device_;
   if (target_device_ != "TRIAL") inputs.hw = &HardwareConfig::for_device(target_device_);
   inputs.overflow_fix_target = target_device_ == "ANY" || target_device_ == "CPU";
   for (const ir::Value* v : model_->graph().inputs()) {
@@ -262,8 +263,12 @@ void QuantizationController::init_range(const InitData& data) {
     RangeCollector collector(entry[i]->type, options);
     if (spec.group == QuantizerGroup::Weights) {
       torch::NoGradGuard no_grad;
-      collector.update(model_->tensor(spec.weight).detach());
-      collectors.push_back(std::move(collector));
+      // A weight is one "batch" and is never reduced per sample (NNCF: plain min/max of the
+      // whole weight, or of each channel, for every min/max type).
+      options.weights = true;
+      RangeCollector weight_collector(entry[i]->type, options);
+      weight_collector.update(model_->tensor(spec.weight).detach());
+      collectors.push_back(std::move(weight_collector));
       collector_of[i] = collectors.size() - 1;
       continue;
     }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "nncf/ir/log.h"
 #include "nncf/ir/metatype.h"
 #include "placer.h"
 
@@ -32,11 +33,27 @@ Placer::Placer(const ir::Graph& graph, const QuantizationConfig& config, const P
 }
 
 QuantizerSetup Placer::run() {
+  warn_unmatched_scopes();
   find_activations();
   fuse_patterns();
   place_weight_quantizers();
+  warn_unquantized_weights();
   place_activation_quantizers();
   return std::move(setup_);
+}
+
+std::string Placer::device() const {
+  if (!in_.target_device.empty()) return in_.target_device;
+  return in_.hw != nullptr ? in_.hw->target_device() : "TRIAL";
+}
+
+std::string Placer::section_path() const {
+  return config_.path.empty() ? "quantization" : config_.path;
+}
+
+void Placer::warn(const std::string& message) {
+  setup_.warnings.push_back(message);
+  log_warning_once(message);
 }
 
 // ---- which values are activations (computed from a data input) -----------------------------------
@@ -160,25 +177,37 @@ void Placer::fuse_patterns() {
 Placer::Constraints Placer::constraints(QuantizerGroup group, const std::string& scope) const {
   const bool weights = group == QuantizerGroup::Weights;
   const QuantizerGroupConfig& g = weights ? config_.weights : config_.activations;
+  const std::string group_path = section_path() + (weights ? ".weights" : ".activations");
   Constraints c;
-  c.mode = weights ? config_.weights_mode() : config_.activations_mode();
+  c.mode = weights ? config_.weights_mode(device()) : config_.activations_mode(device());
+  c.mode_path = g.mode ? group_path + ".mode" : section_path() + ".preset";
   c.bits = g.bits;
+  c.bits_path = group_path + ".bits";
   c.per_channel = g.per_channel;
+  c.per_channel_path = group_path + ".per_channel";
   c.is_signed = g.is_signed;
+  c.signed_path = group_path + ".signed";
   for (const auto& [matcher, o] : weights ? weight_overrides_ : activation_overrides_) {
     if (!matcher.matches(scope)) continue;
-    if (o->mode) c.mode = o->mode;
-    if (o->bits) c.bits = o->bits;
-    if (o->per_channel) c.per_channel = o->per_channel;
-    if (o->is_signed) c.is_signed = o->is_signed;
+    const std::string path = !o->path.empty()
+                                 ? o->path
+                                 : c10::str(section_path(), ".scope_overrides.",
+                                            weights ? "weights" : "activations", "[\"", o->scope, "\"]");
+    if (o->mode) c.mode = o->mode, c.mode_path = path + ".mode";
+    if (o->bits) c.bits = o->bits, c.bits_path = path + ".bits";
+    if (o->per_channel) c.per_channel = o->per_channel, c.per_channel_path = path + ".per_channel";
+    if (o->is_signed) c.is_signed = o->is_signed, c.signed_path = path + ".signed";
   }
+  // The parser enforces this; a config built in code gets the same message.
+  TORCH_CHECK(!c.bits || (*c.bits >= 2 && *c.bits <= 8), "nncf: ", c.bits_path, ": expected in [2, 8], got ",
+              *c.bits);
   return c;
 }
 
 // The allowed configurations, in preference order, of a quantizer of `group` at `scope` whose
 // target accepts `hw` (empty = anything: TRIAL or an op without HW entry).
 std::vector<QConfig> Placer::allowed(QuantizerGroup group, const std::string& scope,
-                                     const std::vector<QConfig>& hw, const std::string& where) {
+                                     const std::vector<QConfig>& hw, const std::string& where, bool from_hw) {
   const Constraints c = constraints(group, scope);
   std::vector<QConfig> out;
   for (const QConfig& q : hw) {
@@ -195,19 +224,69 @@ std::vector<QConfig> Placer::allowed(QuantizerGroup group, const std::string& sc
     std::stable_partition(out.begin(), out.end(), [](const QConfig& q) { return !q.per_channel; });
   }
   if (out.empty()) {
+    // NNCF raises here ("constraints ... are incompatible with HW capabilities"); ANY is meant to
+    // run anywhere, so there the user's choice stands, with a warning.
+    if (!hw.empty() && from_hw && device() != "ANY") reject(group, c, hw, where);
     QConfig q;
     q.mode = c.mode.value_or(QuantizationMode::Symmetric);
     q.bits = c.bits.value_or(8);
     q.per_channel = c.per_channel.value_or(group == QuantizerGroup::Weights && in_.hw != nullptr);
     q.is_signed = c.is_signed;
-    if (!hw.empty()) {
+    if (!hw.empty() && from_hw) {
+      const char* what = group == QuantizerGroup::Weights ? "weights" : "activations";
       setup_.warnings.push_back(c10::str(where, ": the ", in_.hw->target_device(),
                                          " HW config allows none of the configured choices; using ",
                                          to_string(q), " as configured"));
+      // One line per configuration, not per quantizer: the same choice usually repeats.
+      log_warning_once(c10::str(section_path(), ": target_device ", device(), " follows the ",
+                                in_.hw->target_device(), " HW config, which does not allow ", to_string(q),
+                                " ", what, " at some ops; quantizing them as configured"));
     }
     out.push_back(q);
   }
   return out;
+}
+
+// The error for a quantizer the HW config allows none of the user's choices for: names the first
+// key (bits, then mode, granularity, signedness) that rules out every choice left.
+void Placer::reject(QuantizerGroup group, const Constraints& c, const std::vector<QConfig>& hw,
+                    const std::string& where) const {
+  const char* what = group == QuantizerGroup::Weights ? "weights" : "activations";
+  std::vector<QConfig> left = hw;
+  std::string path, asked;
+  auto narrow = [&](bool constrained, auto keeps, const std::string& key_path,
+                    const std::string& description) {
+    if (!path.empty() || !constrained) return;
+    std::vector<QConfig> kept;
+    std::copy_if(left.begin(), left.end(), std::back_inserter(kept), keeps);
+    if (kept.empty()) {
+      path = key_path;
+      asked = description;
+    }
+    left = std::move(kept);
+  };
+  narrow(
+      c.bits.has_value(), [&](const QConfig& q) { return q.bits == *c.bits; }, c.bits_path,
+      c10::str(c.bits.value_or(0), "-bit ", what));
+  narrow(
+      c.mode.has_value(), [&](const QConfig& q) { return q.mode == *c.mode; }, c.mode_path,
+      c10::str(c.mode ? quantization::to_string(*c.mode) : "", " ", what));
+  narrow(
+      c.per_channel.has_value(), [&](const QConfig& q) { return q.per_channel == *c.per_channel; },
+      c.per_channel_path, c10::str(c.per_channel.value_or(false) ? "per-channel " : "per-tensor ", what));
+  narrow(
+      c.is_signed.has_value(), [&](const QConfig& q) { return !q.is_signed || *q.is_signed == *c.is_signed; },
+      c.signed_path, c10::str(c.is_signed.value_or(false) ? "signed " : "unsigned ", what));
+  TORCH_INTERNAL_ASSERT(!path.empty(), "quantizer placement: no constraint rules out the HW choices at ",
+                        where);
+  std::vector<std::string> choices;
+  for (const QConfig& q : hw) {
+    const std::string text = to_string(q);
+    if (std::find(choices.begin(), choices.end(), text) == choices.end()) choices.push_back(text);
+  }
+  TORCH_CHECK(false, "nncf: ", path, ": target_device ", device(), " does not allow ", asked, " at ", where,
+              " (the ", in_.hw->target_device(), " HW config allows ", c10::Join(", ", choices),
+              " there); set \"target_device\": \"TRIAL\" to quantize without hardware constraints");
 }
 
 // Configurations both lists allow, in `a`'s order.
@@ -258,6 +337,7 @@ void Placer::place_weight_quantizers() {
     const HwOperation* op = nullptr;
     trait(*n, &op);
     std::vector<QConfig> hw = op != nullptr ? op->weights : std::vector<QConfig>{};
+    const bool from_hw = !hw.empty();
     if (in_.hw != nullptr && hw.empty()) {
       // No HW entry for this op's weights: NNCF's default, 8-bit symmetric.
       hw = {QConfig{8, QuantizationMode::Symmetric, true, true, false},
@@ -268,7 +348,7 @@ void Placer::place_weight_quantizers() {
     q.id = id;
     q.group = QuantizerGroup::Weights;
     q.points = {InsertionPoint::weight(w->name())};
-    q.config = allowed(QuantizerGroup::Weights, n->scope(), hw, id).front();
+    q.config = allowed(QuantizerGroup::Weights, n->scope(), hw, id, from_hw).front();
     q.weight = w->name();
     q.consumer_scopes = {n->scope()};
     const std::vector<int64_t>& shape = in_.tensor_shapes.at(w->name());
@@ -283,6 +363,87 @@ void Placer::place_weight_quantizers() {
                     (config_.overflow_fix == OverflowFix::FirstLayerOnly && first.count(n)));
     quantized[w] = setup_.quantizers.size();
     setup_.quantizers.push_back(std::move(q));
+  }
+}
+
+// ---- warnings -------------------------------------------------------------------------------------
+
+namespace {
+
+// Edit distance, for the "did you mean" of a scope that matches nothing.
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+// A scope entry that matches no op changes nothing -- most often a typo or a name in another
+// framework's form. NNCF 2.4 does not check (later versions raise unless `validate_scopes` is
+// false); a warning keeps configs written for other models usable.
+void Placer::warn_unmatched_scopes() {
+  std::vector<std::string> scopes;
+  for (const Node* n : graph_.nodes()) scopes.push_back(n->scope());
+  auto check = [&](const std::vector<std::string>& patterns, const std::string& path) {
+    for (const std::string& pattern : patterns) {
+      const ScopeMatcher m({pattern});
+      if (std::any_of(scopes.begin(), scopes.end(), [&](const std::string& s) { return m.matches(s); }))
+        continue;
+      std::string hint;
+      if (pattern.rfind("{re}", 0) != 0) {
+        size_t best = pattern.size() / 3 + 1;
+        for (const std::string& s : scopes) {
+          const size_t d = distance(pattern, s);
+          if (d < best) best = d, hint = c10::str(" (did you mean \"", s, "\"?)");
+        }
+      }
+      warn(c10::str(path, ": \"", pattern, "\" matches no operation of the model, so it changes nothing",
+                    hint));
+    }
+  };
+  const std::string s = section_path();
+  check(config_.ignored_scopes, s + ".ignored_scopes");
+  check(config_.target_scopes, s + ".target_scopes");
+  check(config_.weights.ignored_scopes, s + ".weights.ignored_scopes");
+  check(config_.weights.target_scopes, s + ".weights.target_scopes");
+  check(config_.activations.ignored_scopes, s + ".activations.ignored_scopes");
+  check(config_.activations.target_scopes, s + ".activations.target_scopes");
+  for (size_t i = 0; i < config_.activations.unified_scale_ops.size(); ++i)
+    check(config_.activations.unified_scale_ops[i], c10::str(s, ".activations.unified_scale_ops[", i, "]"));
+  for (const auto* overrides : {&config_.weight_overrides, &config_.activation_overrides}) {
+    const char* group = overrides == &config_.weight_overrides ? "weights" : "activations";
+    for (const ScopeOverride& o : *overrides)
+      check({o.scope}, o.path.empty() ? c10::str(s, ".scope_overrides.", group) : o.path);
+  }
+  if (config_.range_init_per_layer) {
+    for (size_t i = 0; i < config_.range_init.size(); ++i) {
+      check(config_.range_init[i].target_scopes, c10::str(s, ".initializer.range[", i, "].target_scopes"));
+      check(config_.range_init[i].ignored_scopes, c10::str(s, ".initializer.range[", i, "].ignored_scopes"));
+    }
+  }
+}
+
+// A conv or linear whose weight is computed in forward from parameters (not a parameter, not an
+// activation) gets no quantizer at all: say so, since the op then runs in floating point.
+void Placer::warn_unquantized_weights() {
+  for (const Node* n : graph_.nodes()) {
+    const Metatype m = n->metatype();
+    if (m != Metatype::Conv && m != Metatype::ConvTranspose && m != Metatype::Linear) continue;
+    if (n->inputs().size() < 2 || !n->input(1).is_value() || weight_of(*n) != nullptr) continue;
+    if (is_activation(n->input(1).value()) || !considers_weights(*n)) continue;
+    warn(c10::str(
+        section_path(), ": ", n->scope(),
+        ": its weight is computed in forward, not a parameter of the model, so it is not quantized"));
   }
 }
 

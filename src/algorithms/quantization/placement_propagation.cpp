@@ -152,8 +152,8 @@ void Placer::settle(const Value* v) {
   }
   for (Request& r : rs) {
     if (r.edge.node == nullptr) {
-      setup_.warnings.push_back(c10::str("model output ", r.edge.port,
-                                         ": not quantized, its tensor is also read unquantized elsewhere"));
+      warn(c10::str(section_path(), ": model output ", r.edge.port,
+                    " is not quantized (quantize_outputs): its tensor is also read unquantized elsewhere"));
       continue;
     }
     const InsertionPoint point = InsertionPoint::pre_op(r.edge.node->scope(), r.edge.port);
@@ -191,11 +191,9 @@ void Placer::place_activation_quantizers() {
       Request& r = finals_[i].first;
       std::vector<QConfig> both = intersect(configs, r.configs);
       if (both.empty()) {
-        setup_.warnings.push_back(
-            c10::str(c10::Join(";", r.ids),
-                     ": shares a range with quantizers of an incompatible configuration; "
-                     "using ",
-                     to_string(configs.front())));
+        warn(c10::str(section_path(), ": ", c10::Join(";", r.ids),
+                      " shares a range with quantizers of an incompatible configuration; using ",
+                      to_string(configs.front())));
       } else {
         configs = both;
       }

@@ -75,16 +75,31 @@ class Placer {
 
   // -- configurations (placement.cpp) -------------------------------------------------------------------
 
+  // The user's constraints on one quantizer, each with the JSON path of the key it came from.
   struct Constraints {
     std::optional<QuantizationMode> mode;
     std::optional<int64_t> bits;
     std::optional<bool> per_channel;
     std::optional<bool> is_signed;
+    std::string mode_path, bits_path, per_channel_path, signed_path;
   };
 
+  /// The target as configured (`ANY`, `CPU`, ..., `TRIAL`).
+  std::string device() const;
+  /// `config_.path`, or "quantization" for a config built in code.
+  std::string section_path() const;
+  /// Records a warning and sends it to the log (once per distinct text).
+  void warn(const std::string& message);
+  void warn_unmatched_scopes();
+  void warn_unquantized_weights();
+
   Constraints constraints(QuantizerGroup group, const std::string& scope) const;
+  // `hw`: the HW config's choices for this quantizer (empty = unconstrained); `from_hw`: they come
+  // from the HW file (conflicts are errors), not from a default for an op the file omits.
   std::vector<QConfig> allowed(QuantizerGroup group, const std::string& scope, const std::vector<QConfig>& hw,
-                               const std::string& where);
+                               const std::string& where, bool from_hw = true);
+  [[noreturn]] void reject(QuantizerGroup group, const Constraints& c, const std::vector<QConfig>& hw,
+                           const std::string& where) const;
   static std::vector<QConfig> intersect(const std::vector<QConfig>& a, const std::vector<QConfig>& b);
 
   // -- weights (placement.cpp) ----------------------------------------------------------------------------

@@ -8,8 +8,8 @@
 namespace nncf::quantization {
 namespace {
 
-constexpr double kScaleFloor = 0.1;       // NNCF's SCALE_LOWER_THRESHOLD
-constexpr double kMinRangeShare = 0.01;   // asymmetric: each range >= 1% of the widest
+constexpr double kScaleFloor = 0.1;         // NNCF's SCALE_LOWER_THRESHOLD
+constexpr double kMinRangeShare = 0.01;     // asymmetric: each range >= 1% of the widest
 constexpr double kSigmaPerMad = 1.4826230;  // MAD -> standard deviation of a normal distribution
 
 struct Spelling {
@@ -17,9 +17,12 @@ struct Spelling {
   const char* name;
 };
 constexpr Spelling kSpellings[] = {
-    {RangeInitType::MinMax, "min_max"},           {RangeInitType::MeanMinMax, "mean_min_max"},
-    {RangeInitType::ThreeSigma, "threesigma"},     {RangeInitType::Percentile, "percentile"},
-    {RangeInitType::MeanPercentile, "mean_percentile"}, {RangeInitType::MixedMinMax, "mixed_min_max"},
+    {RangeInitType::MinMax, "min_max"},
+    {RangeInitType::MeanMinMax, "mean_min_max"},
+    {RangeInitType::ThreeSigma, "threesigma"},
+    {RangeInitType::Percentile, "percentile"},
+    {RangeInitType::MeanPercentile, "mean_percentile"},
+    {RangeInitType::MixedMinMax, "mixed_min_max"},
 };
 
 // Row-wise minimum / maximum of the finite values; 0 for a row without any.
@@ -49,7 +52,9 @@ at::Tensor finite_percentile(const at::Tensor& rows, double p) {
   return at::where(count.squeeze(1) > 0, result, at::zeros_like(result));
 }
 
-at::Tensor mean_of(const std::vector<at::Tensor>& v) { return at::stack(v).mean(0); }
+at::Tensor mean_of(const std::vector<at::Tensor>& v) {
+  return at::stack(v).mean(0);
+}
 
 }  // namespace
 
@@ -71,8 +76,8 @@ RangeCollector::RangeCollector(RangeInitType type, RangeCollectorOptions options
     : type_(type), options_(options) {
   TORCH_CHECK(options_.min_percentile >= 0 && options_.min_percentile <= options_.max_percentile &&
                   options_.max_percentile <= 100,
-              "range init: expected 0 <= min_percentile <= max_percentile <= 100, got ", options_.min_percentile,
-              " and ", options_.max_percentile);
+              "range init: expected 0 <= min_percentile <= max_percentile <= 100, got ",
+              options_.min_percentile, " and ", options_.max_percentile);
   TORCH_CHECK(options_.max_kept_values > 0, "range init: max_kept_values must be positive");
 }
 
@@ -88,15 +93,17 @@ void RangeCollector::update(const at::Tensor& x) {
   at::NoGradGuard no_grad;
   const bool abs_max = options_.symmetric;
   at::Tensor r = rows(x);
-  TORCH_CHECK(channels_ < 0 || r.size(0) == channels_, "range init: ", r.size(0), " channels after ", channels_,
-              " in earlier batches");
+  TORCH_CHECK(channels_ < 0 || r.size(0) == channels_, "range init: ", r.size(0), " channels after ",
+              channels_, " in earlier batches");
   channels_ = r.size(0);
   ++batches_;
   switch (type_) {
     case RangeInitType::MinMax:
     case RangeInitType::MixedMinMax: {
-      if (type_ == RangeInitType::MixedMinMax && !options_.channel_axis && x.dim() > 1) {
-        // Per sample, then the mean of the samples' maxima (and minima, for asymmetric).
+      if (type_ == RangeInitType::MixedMinMax && !options_.channel_axis && !options_.weights && x.dim() > 1) {
+        // A per-tensor activation: per sample, then the mean of the samples' maxima (and minima,
+        // for asymmetric). Not for a weight, whose dim 0 is its output channels: the mean of the
+        // filters' maxima would clip the largest weights (NNCF uses plain min/max there).
         at::Tensor samples = x.detach().to(at::kCPU, at::kFloat).reshape({x.size(0), -1});
         at::Tensor mins = finite_min(samples), maxs = finite_max(abs_max ? samples.abs() : samples);
         batch_maxs_.push_back(maxs);
@@ -119,7 +126,8 @@ void RangeCollector::update(const at::Tensor& x) {
     case RangeInitType::ThreeSigma:
     case RangeInitType::Percentile: {
       // Keep a bounded, deterministic sample: every k-th value, k doubling when the store fills.
-      const int64_t stride = std::max<int64_t>(1, (r.size(1) + options_.max_kept_values - 1) / options_.max_kept_values);
+      const int64_t stride =
+          std::max<int64_t>(1, (r.size(1) + options_.max_kept_values - 1) / options_.max_kept_values);
       kept_.push_back(r.slice(1, 0, r.size(1), stride).clone());
       int64_t total = 0;
       for (const auto& k : kept_) total += k.size(1);
@@ -140,14 +148,16 @@ std::pair<at::Tensor, at::Tensor> RangeCollector::range() const {
     case RangeInitType::MixedMinMax:
       if (min_.defined()) return {min_, max_};
       // Per-sample statistics: symmetric takes the minimum of minima, asymmetric their mean.
-      return {options_.symmetric ? at::stack(batch_mins_).min().reshape({1}) : at::cat(batch_mins_).mean().reshape({1}),
+      return {options_.symmetric ? at::stack(batch_mins_).min().reshape({1})
+                                 : at::cat(batch_mins_).mean().reshape({1}),
               at::cat(batch_maxs_).mean().reshape({1})};
     case RangeInitType::MeanMinMax:
     case RangeInitType::MeanPercentile:
       return {mean_of(batch_mins_), mean_of(batch_maxs_)};
     case RangeInitType::Percentile: {
       at::Tensor all = at::cat(kept_, 1);
-      return {finite_percentile(all, options_.min_percentile), finite_percentile(all, options_.max_percentile)};
+      return {finite_percentile(all, options_.min_percentile),
+              finite_percentile(all, options_.max_percentile)};
     }
     case RangeInitType::ThreeSigma: {
       at::Tensor all = at::cat(kept_, 1);

@@ -23,7 +23,8 @@ struct AlgorithmConfig;
 namespace nncf::quantization {
 
 /// `preset`: `performance` = symmetric weights and activations; `mixed` = symmetric weights,
-/// asymmetric activations. Explicit `mode` keys win over the preset.
+/// asymmetric activations. Explicit `mode` keys win over the preset, and it applies only on some
+/// targets (QuantizationConfig::preset_applies).
 enum class Preset { Performance, Mixed };
 /// `overflow_fix`: 7-bit effective weights for 8-bit weight quantizers on CPU/ANY targets.
 enum class OverflowFix { Enable, Disable, FirstLayerOnly };
@@ -56,7 +57,8 @@ struct RangeInitConfig {
 struct QuantizerGroupConfig {
   /// `mode`; unset = from the preset.
   std::optional<QuantizationMode> mode;
-  /// `bits`: in [1, 32] (the target's HW config narrows it further); default 8.
+  /// `bits`: in [2, 8], what FakeQuantize runs; default 8. A width the target's HW config does not
+  /// allow is an error on CPU, GPU and VPU (placement.h).
   int64_t bits = 8;
   /// `signed`; unset = decided from the range-init statistics.
   std::optional<bool> is_signed;
@@ -77,7 +79,11 @@ struct QuantizerGroupConfig {
 struct ScopeOverride {
   /// The key: an exact node name or a `{re}` regex.
   std::string scope;
+  /// JSON path of the entry (`compression.scope_overrides.weights.conv1`), for errors raised
+  /// after parsing; empty for an entry built in code.
+  std::string path;
   std::optional<QuantizationMode> mode;
+  /// `bits`: in [2, 8].
   std::optional<int64_t> bits;
   std::optional<bool> is_signed;
   std::optional<bool> per_channel;
@@ -121,6 +127,8 @@ struct QuantizationConfig {
   QuantizerGroupConfig activations;
   /// `preset`; default `performance`.
   Preset preset = Preset::Performance;
+  /// Whether `preset` was given (on TRIAL the preset applies only then).
+  bool preset_given = false;
   /// `quantize_inputs`: quantize the model inputs; default true.
   bool quantize_inputs = true;
   /// `quantize_outputs`: an extra quantizer on the model outputs; default false.
@@ -141,10 +149,19 @@ struct QuantizationConfig {
   /// `compression_lr_multiplier` for this algorithm; unset = the global one, if any.
   std::optional<double> compression_lr_multiplier;
 
-  /// The weights mode: the explicit `weights.mode`, else symmetric (both presets).
-  QuantizationMode weights_mode() const;
-  /// The activations mode: the explicit `activations.mode`, else from the preset.
-  QuantizationMode activations_mode() const;
+  /// Whether the preset constrains the modes on `target_device`, as in NNCF 2.x: always on `ANY`,
+  /// `CPU`, `CPU_SPR` and `GPU`; on `TRIAL` only when `preset` is given; never on `VPU`/`NPU`,
+  /// where the HW config's preferred mode is used (asymmetric activations on VPU).
+  bool preset_applies(const std::string& target_device) const;
+  /// The weights mode on `target_device`: the explicit `weights.mode`, else symmetric where the
+  /// preset applies (both presets), else unset (the HW config's first choice).
+  std::optional<QuantizationMode> weights_mode(const std::string& target_device) const;
+  /// The activations mode on `target_device`: the explicit `activations.mode`, else the preset's
+  /// where it applies, else unset.
+  std::optional<QuantizationMode> activations_mode(const std::string& target_device) const;
+  /// The modes on target `ANY` (the default target), where the preset always applies.
+  QuantizationMode weights_mode() const { return *weights_mode("ANY"); }
+  QuantizationMode activations_mode() const { return *activations_mode("ANY"); }
 
   /// Validates and reads a `quantization` section. `initializer.precision` (HAWQ, AutoQ, manual
   /// mixed precision) throws "not supported yet". Defined in nncf_api.

@@ -19,6 +19,14 @@
 //    train on 7 bits with `overflow_fix` (all layers, or the first ones only).
 //  * `ignored_scopes`/`target_scopes` (the section's and each group's) and `scope_overrides` apply
 //    to the scope of the op that consumes the quantized tensor.
+//  * A configured bit width, mode, granularity or signedness that the target's HW config does not
+//    allow for an op is an error naming the JSON key, the device and the quantizer (NNCF raises
+//    too); on `ANY` it is used as configured, with a warning, and `TRIAL` has no HW config.
+//  * The preset constrains the modes only where QuantizationConfig::preset_applies.
+//
+// Warnings (an op or output left unquantized, a scope entry that matches no op, a HW constraint
+// relaxed on ANY) go to the log (nncf/ir/log.h), each distinct message once, and to
+// QuantizerSetup::warnings.
 //
 // Differences from NNCF, on purpose: activation quantizers are per-tensor unless
 // `activations.per_channel` is set (NNCF's CPU config would prefer per-channel activations before
@@ -63,7 +71,9 @@ struct QuantizerSpec {
 
 struct QuantizerSetup {
   std::vector<QuantizerSpec> quantizers;
-  /// Places where the user's constraints left none of the HW config's choices, and what was done.
+  /// What placement warned about (also sent to the log): one entry per place where the user's
+  /// constraints left none of the HW config's choices (on ANY), tensors left unquantized, scope
+  /// entries that match no op.
   std::vector<std::string> warnings;
 
   size_t count(QuantizerGroup group) const;
@@ -72,6 +82,10 @@ struct QuantizerSetup {
 };
 
 struct PlacementInputs {
+  /// The configured `target_device` (`ANY`, `CPU`, `VPU`, `TRIAL`, ...): decides where the preset
+  /// applies and whether a conflict with the HW config is an error (every target but `ANY`).
+  /// Empty = the HW config's own device, or `TRIAL` without one.
+  std::string target_device;
   /// The target's HW config; nullptr = `TRIAL` (NNCF's default traits, 8-bit symmetric).
   const HardwareConfig* hw = nullptr;
   /// Overflow fix applies (target CPU or ANY).
@@ -82,7 +96,8 @@ struct PlacementInputs {
 };
 
 /// Places quantizers on `graph` per `config`. Throws c10::Error for a `{re}` scope that is not a
-/// valid regex; never for an unsupported op (it stays in floating point).
+/// valid regex, a bit width outside 2..8, and a configuration the target's HW config forbids
+/// (above); never for an unsupported op (it stays in floating point).
 QuantizerSetup place_quantizers(const ir::Graph& graph, const QuantizationConfig& config,
                                 const PlacementInputs& inputs);
 

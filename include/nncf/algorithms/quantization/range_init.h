@@ -31,6 +31,10 @@ struct RangeCollectorOptions {
   bool symmetric = true;
   /// Per channel along this axis (0 for weights, 1 for activations); nullopt = per tensor.
   std::optional<int64_t> channel_axis;
+  /// The tensor is a weight: its statistics are over the whole tensor (or each channel), never
+  /// per sample. NNCF collects weights "per batch" for every type, so `min_max`, `mean_min_max`
+  /// and `mixed_min_max` all give the weight's plain minimum and maximum.
+  bool weights = false;
   /// Percentile types: in percent. NNCF's defaults.
   double min_percentile = 0.1;
   double max_percentile = 99.9;
@@ -44,7 +48,8 @@ class RangeCollector {
  public:
   RangeCollector(RangeInitType type, RangeCollectorOptions options);
 
-  /// Adds one batch (dim 0 is the batch for activations; a weight is one "batch").
+  /// Adds one batch (dim 0 is the batch for activations; a weight is one "batch", with
+  /// `options.weights` set).
   void update(const at::Tensor& x);
   /// (min, max), each of shape [channels] or [1], float, finite. Throws if no batch was added.
   std::pair<at::Tensor, at::Tensor> range() const;
@@ -57,9 +62,9 @@ class RangeCollector {
   RangeCollectorOptions options_;
   int64_t batches_ = 0;
   int64_t channels_ = -1;
-  at::Tensor min_, max_;                       // running reductions (min/max types)
+  at::Tensor min_, max_;                             // running reductions (min/max types)
   std::vector<at::Tensor> batch_mins_, batch_maxs_;  // per batch (mean types)
-  std::vector<at::Tensor> kept_;               // kept values (three sigma, percentile)
+  std::vector<at::Tensor> kept_;                     // kept values (three sigma, percentile)
 };
 
 /// The symmetric quantizer's scale for a range: max(|min|, |max|) per channel, floored at 0.1 as
