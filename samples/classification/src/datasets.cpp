@@ -392,6 +392,63 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options) {
                            "'; known: fashion_mnist, mnist, cifar10, cifar100, image_folder, imagenet");
 }
 
+TrainValSplit train_val_split(int64_t size, int64_t val_size, uint64_t seed) {
+  if (val_size < 0 || val_size >= size)
+    throw std::runtime_error("validation split: " + std::to_string(val_size) + " samples out of " +
+                             std::to_string(size) + " leaves nothing to train on (needs 0 <= size < " +
+                             std::to_string(size) + ")");
+  // A permutation from the split's own stream: the held-out images spread over the whole file (and
+  // its classes) rather than being its tail, and they do not depend on the run's seed.
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(mix(seed, 2), 0));
+  const torch::Tensor perm = torch::randperm(size, gen, torch::kLong);
+  const int64_t* p = perm.data_ptr<int64_t>();
+  TrainValSplit split;
+  split.val.assign(p, p + val_size);
+  split.train.assign(p + val_size, p + size);
+  std::sort(split.val.begin(), split.val.end());
+  std::sort(split.train.begin(), split.train.end());
+  return split;
+}
+
+namespace {
+
+class SubsetDataset : public Dataset {
+ public:
+  SubsetDataset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices, std::string what)
+      : base_(std::move(base)), indices_(std::move(indices)), what_(std::move(what)) {
+    for (int64_t i : indices_)
+      if (i < 0 || i >= base_->size())
+        throw std::runtime_error("subset of " + base_->description() + ": index " + std::to_string(i) +
+                                 " out of range");
+  }
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  torch::Tensor image(int64_t i, at::Generator& gen) const override { return base_->image(at(i), gen); }
+  int64_t label(int64_t i) const override { return base_->label(at(i)); }
+  int64_t num_classes() const override { return base_->num_classes(); }
+  std::vector<int64_t> image_shape() const override { return base_->image_shape(); }
+  std::string description() const override {
+    return what_ + " (" + std::to_string(size()) + " images of " + base_->description() + ")";
+  }
+
+ private:
+  int64_t at(int64_t i) const {
+    if (i < 0 || i >= size())
+      throw std::runtime_error("sample index " + std::to_string(i) + " out of range [0, " +
+                               std::to_string(size()) + ")");
+    return indices_[static_cast<size_t>(i)];
+  }
+  std::shared_ptr<const Dataset> base_;
+  std::vector<int64_t> indices_;
+  std::string what_;
+};
+
+}  // namespace
+
+std::unique_ptr<Dataset> subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices,
+                                const std::string& what) {
+  return std::make_unique<SubsetDataset>(std::move(base), std::move(indices), what);
+}
+
 Loader::Loader(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last)
     : dataset_(dataset), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last), seed_(seed) {
   if (batch_size <= 0)

@@ -54,6 +54,21 @@ class Dataset {
 /// Opens a dataset; throws std::runtime_error for an unknown name or a missing/corrupt dataset.
 std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options);
 
+/// A fixed train/validation split of `size` samples: `val_size` indices drawn by a permutation
+/// seeded with `seed` alone (not the run's seed, so every run of a dataset holds out the same
+/// images), the rest for training; both sorted, disjoint, and together every index. Throws
+/// std::runtime_error unless 0 <= val_size < size.
+struct TrainValSplit {
+  std::vector<int64_t> train, val;
+};
+TrainValSplit train_val_split(int64_t size, int64_t val_size, uint64_t seed);
+
+/// The samples `indices` of `base`, in that order: sample i of the subset is sample indices[i] of
+/// `base` (augmented, if `base` augments, from the subset's generator). `what` names the subset in
+/// description(), e.g. "validation".
+std::unique_ptr<Dataset> subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices,
+                                const std::string& what);
+
 /// Mini-batches over a dataset. The order (shuffled or not) and every sample's augmentation depend
 /// only on (seed, epoch, sample index), so a run resumed at an epoch boundary sees exactly the
 /// batches an uninterrupted run would have seen.

@@ -69,6 +69,11 @@ double compression_rate(torch::nn::Module& net, const std::shared_ptr<nncf::Comp
   return compressed > 0 ? fp32 / compressed : 1;
 }
 
+// NaN (not measured) as JSON null.
+nlohmann::json json_number(double v) {
+  return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+}
+
 std::string stage_name(nncf::CompressionStage s) {
   switch (s) {
     case nncf::CompressionStage::Uncompressed:
@@ -85,7 +90,9 @@ struct Run {
   const RunOptions& o;
   SampleConfig config;
   std::string log_dir;
-  std::unique_ptr<Dataset> train_set, init_set, test_set;
+  // train_set/init_set: the training part of the split (augmented / not); val_set: the held-out
+  // part (null when val_split.num_samples is 0); test_set: the dataset's test split.
+  std::unique_ptr<Dataset> train_set, init_set, val_set, test_set;
   Classifier net{nullptr};
   RunSummary summary;
 
@@ -110,13 +117,30 @@ struct Run {
     d.limit = o.test_limit;
     test_set = open_dataset(d);
     if (o.mode != "train") return;
+    // The split is drawn over the whole training set, before any --train-limit, so that a quick run
+    // holds out the same images as a full one.
     d.train = true;
-    d.limit = o.train_limit;
+    d.limit = 0;
     d.augment = true;
-    train_set = open_dataset(d);
+    std::shared_ptr<const Dataset> augmented = open_dataset(d);
     d.augment = false;
-    init_set = open_dataset(d);
-    std::cout << "data: " << train_set->description() << ", " << test_set->description() << "\n";
+    std::shared_ptr<const Dataset> plain = open_dataset(d);
+    const int64_t n = plain->size();
+    const int64_t val_n = config.val_samples >= 0 ? config.val_samples : n / 10;
+    TORCH_CHECK(val_n < n, config.path, ": val_split.num_samples ", val_n, " leaves nothing of the ", n,
+                " training images to train on");
+    TrainValSplit split = train_val_split(n, val_n, config.val_seed);
+    if (o.train_limit > 0 && static_cast<int64_t>(split.train.size()) > o.train_limit)
+      split.train.resize(static_cast<size_t>(o.train_limit));
+    if (o.test_limit > 0 && static_cast<int64_t>(split.val.size()) > o.test_limit)
+      split.val.resize(static_cast<size_t>(o.test_limit));
+    train_set = subset(augmented, split.train, "train");
+    init_set = subset(plain, split.train, "train");
+    if (!split.val.empty()) val_set = subset(plain, std::move(split.val), "validation");
+    std::cout << "data: " << train_set->description() << ", "
+              << (val_set ? val_set->description() + c10::str(" (val_split seed ", config.val_seed, ")")
+                          : std::string("no validation split: the best epoch is chosen on the test set"))
+              << ", " << test_set->description() << "\n";
     const auto shape = test_set->image_shape();
     TORCH_CHECK(shape == std::vector<int64_t>(config.sample_size.begin() + 1, config.sample_size.end()),
                 config.path, ": input_info.sample_size ", c10::IntArrayRef(config.sample_size),
@@ -130,10 +154,28 @@ struct Run {
     return Loader(d, batch, shuffle, seed());
   }
 
+  // Accuracy on the validation split (what selects epochs) and on the test set (what is reported).
+  struct Accuracy {
+    double val = std::nan(""), test = -1;
+    double select() const { return std::isnan(val) ? test : val; }
+  };
+
+  Accuracy evaluate_both(const Forward& forward, const std::string& label) {
+    Accuracy a;
+    if (val_set) a.val = evaluate(forward, loader(*val_set, false), label + " val").accuracy;
+    a.test = evaluate(forward, loader(*test_set, false), label + " test").accuracy;
+    return a;
+  }
+
   double evaluate_net(const std::string& label) {
     net->eval();
     return evaluate([&](const torch::Tensor& x) { return net->forward(x); }, loader(*test_set, false), label)
         .accuracy;
+  }
+
+  Accuracy evaluate_net_both(const std::string& label) {
+    net->eval();
+    return evaluate_both([&](const torch::Tensor& x) { return net->forward(x); }, label);
   }
 
   // The FP32 baseline: --pretrained weights, a baseline this log folder already trained, or a new one.
@@ -155,6 +197,7 @@ struct Run {
       LrSchedule schedule(config.fp32_optimizer, config.fp32_epochs);
       Loader train = loader(*train_set, true);
       double best_acc = -1;
+      int64_t best_epoch = 0;
       for (int64_t epoch = 0; epoch < config.fp32_epochs; ++epoch) {
         const auto start = Clock::now();
         const double lr = schedule.lr(epoch);
@@ -166,27 +209,41 @@ struct Run {
             train_epoch([&](const torch::Tensor& x) { return net->forward(x); }, *optimizer, train, nullptr,
                         c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs), o.batches_per_epoch,
                         steps.observer());
-        const double acc = evaluate_net("fp32 test");
-        schedule.observe(acc);
+        const Accuracy acc = evaluate_net_both("fp32");
+        schedule.observe(acc.select());
         save_weights(*net, log_dir + "/fp32_last.pt");
-        if (acc > best_acc) {
-          best_acc = acc;
+        // The best epoch by validation accuracy; the test accuracy is only reported.
+        if (acc.select() > best_acc) {
+          best_acc = acc.select();
+          best_epoch = epoch + 1;
           save_weights(*net, best);
         }
-        log.add({{"phase", std::string("fp32")}, {"epoch", static_cast<double>(epoch + 1)},
-                 {"global_epoch", steps.epoch_end()}, {"lr", lr},
-                 {"train_loss", r.loss}, {"train_acc", r.accuracy}, {"test_acc", acc},
-                 {"compression_stage", std::string("uncompressed")}, {"sparsity", 0.0},
+        log.add({{"phase", std::string("fp32")},
+                 {"epoch", static_cast<double>(epoch + 1)},
+                 {"global_epoch", steps.epoch_end()},
+                 {"lr", lr},
+                 {"train_loss", r.loss},
+                 {"train_acc", r.accuracy},
+                 {"val_acc", acc.val},
+                 {"test_acc", acc.test},
+                 {"compression_stage", std::string("uncompressed")},
+                 {"sparsity", 0.0},
                  {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
       }
       load_weights(*net, best);
+      summary.fp32_epoch = best_epoch;
+      std::cout << "FP32: epoch " << best_epoch << " selected (best " << selection_name() << " accuracy)\n";
     } else {
       std::cout << "warning: no --pretrained weights and no fp32.epochs in " << config.path
                 << ": compressing an untrained model\n";
     }
-    summary.fp32_accuracy = evaluate_net("fp32 test");
-    std::cout << "FP32 accuracy: " << summary.fp32_accuracy << "%\n";
+    const Accuracy acc = evaluate_net_both("fp32");
+    summary.fp32_accuracy = acc.test;
+    summary.fp32_val_accuracy = acc.val;
+    std::cout << "FP32 accuracy: " << summary.fp32_accuracy << "% (test), " << acc.val << "% (validation)\n";
   }
+
+  std::string selection_name() const { return val_set ? "validation" : "test"; }
 
   nncf::InitData init_data() const {
     const Dataset* d = init_set.get();
@@ -200,11 +257,23 @@ struct Run {
     });
   }
 
-  void save(const std::string& path, const nncf::CompressionResult& result, const torch::optim::Optimizer& opt,
-            int64_t epochs_done, double best_acc, const LrSchedule& schedule) {
+  // The best fully-compressed epoch so far: chosen on `select` (validation accuracy), reported by
+  // `test`.
+  struct Best {
+    double select = -1, test = -1;
+    int64_t epoch = -1;
+  };
+
+  void save(const std::string& path, const nncf::CompressionResult& result,
+            const torch::optim::Optimizer& opt, int64_t epochs_done, const Best& best,
+            const LrSchedule& schedule) {
     nlohmann::json user = {{"epochs_done", epochs_done},
-                           {"best_accuracy", best_acc},
+                           {"best_accuracy", best.select},
+                           {"best_test_accuracy", best.test},
+                           {"best_epoch", best.epoch},
                            {"fp32_accuracy", summary.fp32_accuracy},
+                           {"fp32_val_accuracy", summary.fp32_val_accuracy},
+                           {"fp32_epoch", summary.fp32_epoch},
                            {"lr_schedule", schedule.state()}};
     nncf::save_checkpoint(path, result, config.nncf, &opt, user.dump());
   }
@@ -216,27 +285,39 @@ struct Run {
         .accuracy;
   }
 
+  Accuracy evaluate_compressed_both(nncf::CompressionResult& r, const std::string& label) {
+    r.model->eval();
+    return evaluate_both([&](const torch::Tensor& x) { return r.model->forward(x); }, label);
+  }
+
   void train() {
     MetricsLog log(log_dir, !o.resume.empty());
     StepLog steps(log_dir, !o.resume.empty());
     std::optional<nncf::Checkpoint> ckpt;
     int64_t start_epoch = 0;
-    double best_acc = -1;
+    Best best;
     LrSchedule schedule(config.optimizer, config.epochs);
     if (!o.resume.empty()) {
       ckpt = nncf::Checkpoint::load(o.resume);
       const auto user = nlohmann::json::parse(ckpt->user_data().empty() ? "{}" : ckpt->user_data());
       TORCH_CHECK(user.contains("epochs_done"), o.resume, " was not written by the classification sample");
       start_epoch = user["epochs_done"].get<int64_t>();
-      best_acc = user["best_accuracy"].get<double>();
+      best.select = user["best_accuracy"].get<double>();
+      best.test = user.value("best_test_accuracy", best.select);
+      best.epoch = user.value("best_epoch", int64_t{-1});
       summary.fp32_accuracy = user["fp32_accuracy"].get<double>();
-      if (user.contains("lr_schedule")) schedule.load_state(user["lr_schedule"].get<std::map<std::string, double>>());
+      summary.fp32_val_accuracy = user.value("fp32_val_accuracy", std::nan(""));
+      summary.fp32_epoch = user.value("fp32_epoch", int64_t{0});
+      if (user.contains("lr_schedule"))
+        schedule.load_state(user["lr_schedule"].get<std::map<std::string, double>>());
       std::cout << "resuming from " << o.resume << " after epoch " << start_epoch << "\n";
     } else {
       fp32_phase(log, steps);
     }
     if (config.nncf.compression().empty()) {
       summary.compressed_accuracy = summary.fp32_accuracy;
+      summary.compressed_val_accuracy = summary.fp32_val_accuracy;
+      summary.compressed_epoch = summary.fp32_epoch;
       plot(log);
       finish_fp32();
       return;
@@ -249,11 +330,12 @@ struct Run {
       if (ckpt->has_optimizer()) ckpt->restore_optimizer(*optimizer);
     } else {
       r.ctrl->initialize(init_data());
-      const double acc = evaluate_compressed(r, "compressed test (initialized)");
-      std::cout << "accuracy after initialization: " << acc << "%\n";
+      const Accuracy acc = evaluate_compressed_both(r, "compressed (initialized)");
+      std::cout << "accuracy after initialization: " << acc.test << "% (test), " << acc.val
+                << "% (validation)\n";
       if (r.ctrl->compression_stage() == nncf::CompressionStage::FullyCompressed && config.epochs == 0) {
-        best_acc = acc;
-        save(log_dir + "/best.nncf", r, *optimizer, 0, best_acc, schedule);
+        best = {acc.select(), acc.test, 0};
+        save(log_dir + "/best.nncf", r, *optimizer, 0, best, schedule);
       }
     }
     Loader train = loader(*train_set, true);
@@ -266,11 +348,11 @@ struct Run {
       r.model->train();
       steps.begin_epoch("compression", epoch);
       const EpochResult t =
-          train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train, r.ctrl.get(),
-                      c10::str("compression epoch ", epoch + 1, "/", config.epochs), o.batches_per_epoch,
-                      steps.observer());
-      const double acc = evaluate_compressed(r, "compressed test");
-      schedule.observe(acc);
+          train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train,
+                      r.ctrl.get(), c10::str("compression epoch ", epoch + 1, "/", config.epochs),
+                      o.batches_per_epoch, steps.observer());
+      const Accuracy acc = evaluate_compressed_both(r, "compressed");
+      schedule.observe(acc.select());
       const nncf::Statistics stats = r.ctrl->statistics();
       std::cout << stats.to_string();
       double sparsity = 0;
@@ -278,26 +360,41 @@ struct Run {
         if (k.size() > 17 && k.compare(k.size() - 17, 17, ".current_sparsity") == 0) sparsity = v;
       }
       const auto stage = r.ctrl->compression_stage();
-      const bool best = stage == nncf::CompressionStage::FullyCompressed && acc > best_acc;
-      if (best) best_acc = acc;
-      save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best_acc, schedule);
-      if (best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best_acc, schedule);
-      log.add({{"phase", std::string("compression")}, {"epoch", static_cast<double>(epoch + 1)},
-               {"global_epoch", steps.epoch_end()}, {"lr", lr},
-               {"train_loss", t.loss}, {"train_acc", t.accuracy}, {"test_acc", acc},
-               {"compression_stage", stage_name(stage)}, {"sparsity", sparsity},
+      // The best fully-compressed epoch by validation accuracy; the test accuracy is only reported.
+      const bool is_best = stage == nncf::CompressionStage::FullyCompressed && acc.select() > best.select;
+      if (is_best) best = {acc.select(), acc.test, epoch + 1};
+      save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best, schedule);
+      if (is_best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best, schedule);
+      log.add({{"phase", std::string("compression")},
+               {"epoch", static_cast<double>(epoch + 1)},
+               {"global_epoch", steps.epoch_end()},
+               {"lr", lr},
+               {"train_loss", t.loss},
+               {"train_acc", t.accuracy},
+               {"val_acc", acc.val},
+               {"test_acc", acc.test},
+               {"compression_stage", stage_name(stage)},
+               {"sparsity", sparsity},
                {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
-      std::cout << "epoch " << epoch + 1 << ": accuracy " << acc << "% (" << stage_name(stage) << ")";
-      if (best_acc >= 0) std::cout << ", best fully compressed " << best_acc << "%";
+      std::cout << "epoch " << epoch + 1 << ": accuracy " << acc.test << "% test, " << acc.val
+                << "% validation (" << stage_name(stage) << ")";
+      if (best.epoch >= 0)
+        std::cout << ", best fully compressed: epoch " << best.epoch << " (" << best.select << "% "
+                  << selection_name() << ", " << best.test << "% test)";
       std::cout << "\n";
     }
     plot(log);
-    if (fs::exists(log_dir + "/best.nncf")) {
+    if (best.epoch >= 0 && fs::exists(log_dir + "/best.nncf")) {
       nncf::Checkpoint::load(log_dir + "/best.nncf").restore_model(r.model);
-      summary.compressed_accuracy = best_acc;
+      summary.compressed_accuracy = best.test;
+      summary.compressed_val_accuracy = best.select;
+      summary.compressed_epoch = best.epoch;
     } else {
       std::cout << "warning: the model never reached the fully compressed stage; exporting the last one\n";
-      summary.compressed_accuracy = evaluate_compressed(r, "compressed test");
+      const Accuracy acc = evaluate_compressed_both(r, "compressed");
+      summary.compressed_accuracy = acc.test;
+      summary.compressed_val_accuracy = acc.val;
+      summary.compressed_epoch = config.epochs;
     }
     summary.compression_rate = compression_rate(*net, r.ctrl);
     export_and_check(*r.ctrl);
@@ -306,7 +403,8 @@ struct Run {
   void plot(const MetricsLog& log) const {
     if (!fs::exists(log.csv_path()) || fs::file_size(log.csv_path()) == 0) return;  // no epoch trained
     const std::string what = summary.compression.empty() ? "FP32" : summary.compression;
-    plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "test_acc"}, log_dir + "/curves.png",
+    plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "val_acc", "test_acc"},
+                         log_dir + "/curves.png",
                          c10::str(config.model.name, " ", what, " on ", config.dataset),
                          log_dir + "/steps.csv");  // StepLog's rows: the per-step train curves
   }
@@ -360,8 +458,14 @@ struct Run {
                         {"dataset", summary.dataset},
                         {"config", o.config},
                         {"compression", summary.compression},
+                        {"selection", selection_name()},
+                        {"val_samples", val_set ? val_set->size() : 0},
                         {"fp32_accuracy", summary.fp32_accuracy},
+                        {"fp32_val_accuracy", json_number(summary.fp32_val_accuracy)},
+                        {"fp32_epoch", summary.fp32_epoch},
                         {"compressed_accuracy", summary.compressed_accuracy},
+                        {"compressed_val_accuracy", json_number(summary.compressed_val_accuracy)},
+                        {"compressed_epoch", summary.compressed_epoch},
                         {"compression_rate", summary.compression_rate},
                         {"onnx_accuracy", summary.onnx_accuracy},
                         {"onnx_path", summary.onnx_path}};

@@ -3,11 +3,17 @@
 // The classification sample's pipeline, what `classification` runs:
 //
 //   train:  FP32 baseline (trained per the config's `fp32` section unless --pretrained gives
-//           weights; a baseline already trained into the log folder is reused), evaluation;
-//           compression (nncf::create_compressed_model), initialization on training data,
-//           fine-tuning with the compression scheduler, evaluation and statistics each epoch,
-//           checkpoints `last.nncf` and `best.nncf` (best fully-compressed accuracy); then the best
-//           model is exported to ONNX and its accuracy measured in ONNX Runtime.
+//           weights; a baseline already trained into the log folder is reused; the epoch with the
+//           best validation accuracy is kept), evaluation; compression
+//           (nncf::create_compressed_model), initialization on training data, fine-tuning with the
+//           compression scheduler, evaluation on the validation split and the test set and
+//           statistics each epoch, checkpoints `last.nncf` and `best.nncf` (the fully-compressed
+//           epoch with the best validation accuracy); then the best model is exported to ONNX and
+//           its accuracy on the test set measured in ONNX Runtime.
+//
+// The validation split (the config's `val_split`, sample_config.h) is held out of the training
+// set; it selects epochs, the test set only measures them: reported accuracies are test
+// accuracies of epochs chosen without looking at the test set.
 //   test:   accuracy of --resume (a compressed checkpoint) or --pretrained (FP32 weights).
 //   export: ONNX export of --resume or --pretrained, and its accuracy in ONNX Runtime.
 //
@@ -15,6 +21,7 @@
 // numbers, the same optimizer state). The log folder receives metrics.csv/.jsonl, curves.png,
 // summary.json and the checkpoints.
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,19 +38,27 @@ struct RunOptions {
   std::optional<uint64_t> seed;  ///< unset: the config's `seed`, or 0
   int threads = 1;
   std::optional<int64_t> epochs, fp32_epochs, batch_size;
-  int64_t train_limit = 0, test_limit = 0;  ///< > 0: only the first N images
-  int64_t batches_per_epoch = 0;            ///< > 0: shorter epochs (quick runs)
-  std::string onnx;                         ///< default: <log_dir>/model.onnx
-  bool onnx_eval = true;                    ///< measure the export in ONNX Runtime
+  /// > 0: only the first N images of the training part / of the validation split and the test set
+  int64_t train_limit = 0, test_limit = 0;
+  int64_t batches_per_epoch = 0;  ///< > 0: shorter epochs (quick runs)
+  std::string onnx;               ///< default: <log_dir>/model.onnx
+  bool onnx_eval = true;          ///< measure the export in ONNX Runtime
 };
 
 /// What a run measured (also written to <log_dir>/summary.json).
 struct RunSummary {
   std::string model, dataset, compression;
-  double fp32_accuracy = -1;        ///< percent; -1 when not measured
-  double compressed_accuracy = -1;  ///< best fully-compressed (train) or of the checkpoint
-  double compression_rate = 1;      ///< FP32 weight bits / compressed weight bits
-  double onnx_accuracy = -1;        ///< the export in ONNX Runtime; -1 when not measured
+  /// Test accuracies (percent; -1 when not measured) of the selected epochs: the FP32 weights and
+  /// the fully-compressed epoch with the best validation accuracy (train), or of the checkpoint.
+  double fp32_accuracy = -1;
+  double compressed_accuracy = -1;
+  /// Validation accuracies of the same (NaN: no validation split, or not measured).
+  double fp32_val_accuracy = std::nan("");
+  double compressed_val_accuracy = std::nan("");
+  /// The selected epochs (1-based; 0: initialization, or weights from --pretrained; -1: none).
+  int64_t fp32_epoch = 0, compressed_epoch = -1;
+  double compression_rate = 1;  ///< FP32 weight bits / compressed weight bits
+  double onnx_accuracy = -1;    ///< the export in ONNX Runtime; -1 when not measured
   std::string onnx_path;
 };
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -130,6 +131,7 @@ std::string SampleConfig::compression_name() const {
 
 SampleConfig parse_sample_config(const std::string& json, const std::string& source) {
   SampleConfig c{source, nncf::Config::from_string(json, source)};
+  c.text = json;
   const nncf::ConfigNode& root = c.nncf.root();
   // NNCF's sample keys this sample has no use for are accepted (configs move between the two);
   // anything else is an error, so that a typo is not silently ignored.
@@ -137,7 +139,7 @@ SampleConfig parse_sample_config(const std::string& json, const std::string& sou
                     "batch_size_val", "batch_size_init", "epochs", "optimizer", "fp32", "compression",
                     "target_device", "seed", "log_dir", "multiprocessing_distributed", "distributed", "print_freq",
                     "workers", "test_every_n_epochs", "mode", "weights", "checkpoint_save_dir", "dataset_dir",
-                    "export_to_onnx", "metrics_dump", "no_strip_on_export", "disable_compression"});
+                    "export_to_onnx", "metrics_dump", "no_strip_on_export", "disable_compression", "val_split"});
   c.model.name = root["model"].as_string();
   const std::vector<std::string> known = model_names();
   TORCH_CHECK(std::find(known.begin(), known.end(), c.model.name) != known.end(), source, ": model: unknown '",
@@ -169,7 +171,22 @@ SampleConfig parse_sample_config(const std::string& json, const std::string& sou
     if (f.has("epochs")) c.fp32_epochs = f["epochs"].as_int(0, 100000);
     c.fp32_optimizer = parse_optimizer(f["optimizer"], c.fp32_optimizer);
   }
+  if (root.has("val_split")) {
+    const auto& v = root["val_split"];
+    check_keys(v, {"num_samples", "seed"});
+    if (v.has("num_samples")) c.val_samples = v["num_samples"].as_int(0, INT64_MAX);
+    if (v.has("seed")) c.val_seed = static_cast<uint64_t>(v["seed"].as_int(0, INT64_MAX));
+  }
   c.nncf.require_supported();
+  return c;
+}
+
+SampleConfig fp32_control_config(const SampleConfig& config) {
+  nlohmann::json j =
+      nlohmann::json::parse(config.text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  j.erase("compression");
+  SampleConfig c = parse_sample_config(j.dump(), config.path);
+  c.text = config.text;
   return c;
 }
 

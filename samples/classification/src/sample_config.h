@@ -15,8 +15,15 @@
 //                   "schedule_type": "multistep", "steps": [2], "gamma": 0.1},
 //     "fp32": {"epochs": 8, "optimizer": {...}},                   // baseline training when no
 //                                                                  // pretrained checkpoint is given
+//     "val_split": {"num_samples": 5000, "seed": 0},               // held out of the training set
 //     "compression": {"algorithm": "quantization", ...}
 //   }
+//
+// `val_split` (nncf-cpp extension; NNCF's samples select on a separate validation set): that many
+// training images, drawn by a permutation seeded with `seed` alone (datasets.h train_val_split), are
+// held out of training; the best epoch (FP32 and compressed) is the one with the best accuracy on
+// them, and the test set is only measured. Default: a tenth of the training set, seed 0;
+// `num_samples: 0` trains on every image and selects on the test set (the run says so).
 //
 // Errors name the file and the JSON path (nncf::ConfigNode does).
 
@@ -86,6 +93,11 @@ struct SampleConfig {
   OptimizerConfig optimizer;
   int64_t fp32_epochs = 0;
   OptimizerConfig fp32_optimizer;
+  /// val_split.num_samples; -1: a tenth of the training set.
+  int64_t val_samples = -1;
+  uint64_t val_seed = 0;  ///< val_split.seed
+  /// The file's JSON text (comments and all), for the FP32 control (fp32_control_config).
+  std::string text;
   /// The compression algorithms, e.g. "quantization" or "magnitude_sparsity+quantization"; empty
   /// for an FP32 config.
   std::string compression_name() const;
@@ -95,5 +107,9 @@ struct SampleConfig {
 SampleConfig load_sample_config(const std::string& path);
 /// The same from a JSON string (tests).
 SampleConfig parse_sample_config(const std::string& json, const std::string& source = "");
+/// The FP32 control of `config`: the same config without its `compression` section, so that a run
+/// of it fine-tunes exactly as the compression run does (epochs, optimizer, schedule, data order)
+/// with nothing compressed.
+SampleConfig fp32_control_config(const SampleConfig& config);
 
 }  // namespace nncf_sample

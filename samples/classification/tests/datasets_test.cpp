@@ -221,6 +221,45 @@ TEST(Loader, OrderAndAugmentationDependOnlyOnSeedEpochAndIndex) {
   EXPECT_NE(epoch_order(Loader(ds, 4, true, 6)), e0);
 }
 
+TEST(TrainValSplit, DisjointCompleteDeterministicAndIndependentOfTheRunSeed) {
+  const TrainValSplit a = train_val_split(1000, 100, 0);
+  EXPECT_EQ(a.val.size(), 100u);
+  EXPECT_EQ(a.train.size(), 900u);
+  std::set<int64_t> all(a.train.begin(), a.train.end());
+  for (int64_t i : a.val) EXPECT_TRUE(all.insert(i).second) << i << " is in both parts";
+  EXPECT_EQ(all.size(), 1000u);
+  EXPECT_EQ(*all.begin(), 0);
+  EXPECT_EQ(*all.rbegin(), 999);
+  EXPECT_TRUE(std::is_sorted(a.val.begin(), a.val.end()));
+  EXPECT_TRUE(std::is_sorted(a.train.begin(), a.train.end()));
+  // The same arguments, the same split (a fresh permutation, not global RNG state).
+  torch::manual_seed(123);
+  const TrainValSplit b = train_val_split(1000, 100, 0);
+  EXPECT_EQ(a.val, b.val);
+  EXPECT_EQ(a.train, b.train);
+  // Spread over the file, not its tail; another split seed holds out other images.
+  EXPECT_LT(a.val.front(), 100);
+  EXPECT_GT(a.val.back(), 900);
+  EXPECT_NE(train_val_split(1000, 100, 1).val, a.val);
+  EXPECT_TRUE(train_val_split(10, 0, 0).val.empty());
+  expect_error([] { train_val_split(10, 10, 0); }, {"10 samples out of 10"});
+  expect_error([] { train_val_split(10, -1, 0); }, {"validation split"});
+}
+
+TEST(TrainValSplit, SubsetsServeTheirIndicesOfTheBase) {
+  auto base = std::make_shared<CountingDataset>(10);
+  const auto part = subset(base, {7, 2, 9}, "validation");
+  ASSERT_EQ(part->size(), 3);
+  EXPECT_EQ(part->label(0), 7);
+  EXPECT_EQ(part->label(2), 9);
+  EXPECT_EQ(part->image_shape(), base->image_shape());
+  EXPECT_NE(part->description().find("validation (3 images of counting)"), std::string::npos)
+      << part->description();
+  Loader loader(*part, 2, /*shuffle=*/false, 0);
+  EXPECT_EQ(epoch_order(loader), (std::vector<int64_t>{7, 2, 9}));
+  expect_error([&] { subset(base, {10}, "x"); }, {"index 10 out of range"});
+}
+
 TEST(DatasetErrors, MissingOrCorruptFilesNameTheFile) {
   const fs::path dir = fresh_dir("errors");
   expect_error([&] { open_dataset(options("fashion_mnist", dir / "absent")); }, {"absent", "no such folder"});

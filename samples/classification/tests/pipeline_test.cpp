@@ -80,6 +80,15 @@ TEST(SampleConfig, ReadsTheSampleKeysAndNamesErrors) {
   b.observe(70);
   EXPECT_DOUBLE_EQ(b.lr(5), 0.5);
 
+  // The validation split.
+  const SampleConfig v =
+      parse_sample_config(R"({"model": "small_cnn", "input_info": {"sample_size": [1, 1, 28, 28]},
+      "val_split": {"num_samples": 100, "seed": 3}})");
+  EXPECT_EQ(v.val_samples, 100);
+  EXPECT_EQ(v.val_seed, 3u);
+  EXPECT_EQ(c.val_samples, -1) << "default: a tenth of the training set";
+  EXPECT_EQ(c.val_seed, 0u);
+
   // NNCF sample keys this sample does not use are accepted.
   EXPECT_NO_THROW(parse_sample_config(R"({"model": "small_cnn", "input_info": {"sample_size": [1, 1, 28, 28]},
       "pretrained": true, "multiprocessing_distributed": true, "print_freq": 10, "batch_size_val": 256})"));
@@ -97,6 +106,15 @@ TEST(SampleConfig, ReadsTheSampleKeysAndNamesErrors) {
   EXPECT_NE(e.find("optimizer.base_lr"), std::string::npos) << e;
   e = error_of([&] { parse_sample_config(R"({"model": "small_cnn", "input_info": {"sample_size": [1, 28]}})"); });
   EXPECT_NE(e.find("sample_size"), std::string::npos) << e;
+  e = error_of([&] {
+    parse_sample_config(R"({"model": "small_cnn", "val_split": {"size": 5}, )" + base + "}", "d.json");
+  });
+  EXPECT_NE(e.find("val_split.size"), std::string::npos) << e;
+  e = error_of([&] {
+    parse_sample_config(R"({"model": "small_cnn", "val_split": {"num_samples": -5}, )" + base + "}",
+                        "d.json");
+  });
+  EXPECT_NE(e.find("val_split.num_samples"), std::string::npos) << e;
   e = error_of([&] { load_sample_config("/nonexistent/config.json"); });
   EXPECT_NE(e.find("/nonexistent/config.json"), std::string::npos) << e;
 }
@@ -140,9 +158,11 @@ class SamplePipeline : public ::testing::Test {
     write_idx(root_ + "/data", "t10k", 256, 2);
     const std::string common = R"("model": "small_cnn", "dataset": "fashion_mnist",
       "input_info": {"sample_size": [1, 1, 28, 28]}, "batch_size": 64,
-      "fp32": {"epochs": 2, "optimizer": {"type": "adam", "base_lr": 0.01}},
+      "fp32": {"epochs": 3, "optimizer": {"type": "adam", "base_lr": 0.01}},
       "optimizer": {"type": "sgd", "base_lr": 0.01, "momentum": 0.9, "schedule_type": "none"},)";
     std::ofstream(root_ + "/fp32.json") << "{" << common << R"("epochs": 0})";
+    std::ofstream(root_ + "/bigval.json")
+        << "{" << common << R"("epochs": 0, "val_split": {"num_samples": 5000}})";
     std::ofstream(root_ + "/int8.json") << "{" << common << R"("epochs": 2,
       "compression": {"algorithm": "quantization", "export_to_onnx_standard_ops": true,
                       "initializer": {"range": {"num_init_samples": 128},
@@ -161,9 +181,37 @@ class SamplePipeline : public ::testing::Test {
 };
 std::string SamplePipeline::root_;
 
+// The rows of a run's metrics.jsonl.
+std::vector<nlohmann::json> read_metrics(const std::string& dir) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+// The row a run should select: of `phase` (and fully compressed, for compression), the first
+// with the best validation accuracy.
+nlohmann::json best_by_validation(const std::vector<nlohmann::json>& rows, const std::string& phase) {
+  nlohmann::json best;
+  for (const auto& r : rows) {
+    if (r["phase"] != phase) continue;
+    if (phase == "compression" && r["compression_stage"] != "fully_compressed") continue;
+    if (best.is_null() || r["val_acc"].get<double>() > best["val_acc"].get<double>()) best = r;
+  }
+  return best;
+}
+
 TEST_F(SamplePipeline, TrainsCompressesExportsAndResumesExactly) {
   // FP32 baseline.
   const RunSummary fp32 = run(options("fp32.json", "fp32"));
+  // Selected on the validation split, reported on the test set: the kept epoch is the one with the
+  // best val_acc in the log (not the best test_acc), and its test_acc is the accuracy reported.
+  const nlohmann::json fp32_best = best_by_validation(read_metrics(root_ + "/fp32"), "fp32");
+  ASSERT_FALSE(fp32_best.is_null()) << "metrics.jsonl logs val_acc per epoch";
+  EXPECT_EQ(fp32.fp32_epoch, fp32_best["epoch"].get<int64_t>());
+  EXPECT_NEAR(fp32.fp32_accuracy, fp32_best["test_acc"].get<double>(), 1e-3);
+  EXPECT_NEAR(fp32.fp32_val_accuracy, fp32_best["val_acc"].get<double>(), 1e-3);
   EXPECT_GT(fp32.fp32_accuracy, 20) << "training learns (chance is 10%)";
   EXPECT_TRUE(fs::exists(root_ + "/fp32/fp32_best.pt"));
   EXPECT_TRUE(fs::exists(root_ + "/fp32/metrics.csv"));
@@ -182,6 +230,13 @@ TEST_F(SamplePipeline, TrainsCompressesExportsAndResumesExactly) {
     EXPECT_TRUE(fs::exists(root_ + "/int8_a/" + f)) << f;
   const auto summary = nlohmann::json::parse(std::ifstream(root_ + "/int8_a/summary.json"));
   EXPECT_EQ(summary["compressed_accuracy"].get<double>(), s.compressed_accuracy);
+  EXPECT_EQ(summary["selection"], "validation");
+  EXPECT_EQ(summary["val_samples"].get<int64_t>(), 204) << "a tenth of the 2048 training images";
+  const nlohmann::json int8_best = best_by_validation(read_metrics(root_ + "/int8_a"), "compression");
+  ASSERT_FALSE(int8_best.is_null());
+  EXPECT_EQ(s.compressed_epoch, int8_best["epoch"].get<int64_t>());
+  EXPECT_NEAR(s.compressed_accuracy, int8_best["test_acc"].get<double>(), 1e-3);
+  EXPECT_NEAR(s.compressed_val_accuracy, int8_best["val_acc"].get<double>(), 1e-3);
 
   // The same, interrupted after one epoch and resumed: bit-identical.
   RunOptions b = options("int8.json", "int8_b");
@@ -212,6 +267,8 @@ TEST_F(SamplePipeline, BadInputsGiveClearErrors) {
   EXPECT_NE(error_of([&] { run(o); }).find("--resume"), std::string::npos);
   o.resume = root_ + "/int8.json";  // not a checkpoint
   EXPECT_NE(error_of([&] { run(o); }).find("int8.json"), std::string::npos);
+  o = options("bigval.json", "bad");
+  EXPECT_NE(error_of([&] { run(o); }).find("val_split.num_samples 5000"), std::string::npos);
   o = options("int8.json", "bad");
   o.mode = "deploy";
   EXPECT_NE(error_of([&] { run(o); }).find("deploy"), std::string::npos);
