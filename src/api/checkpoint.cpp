@@ -5,6 +5,8 @@
 #include <c10/util/StringUtil.h>
 #include <torch/serialize/output-archive.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -29,6 +31,65 @@ std::map<std::string, at::Tensor> model_tensors(const runtime::CompressedModel& 
   for (const auto& p : model->named_parameters()) out[p.key()] = p.value();
   for (const auto& b : model->named_buffers()) out[b.key()] = b.value();
   return out;
+}
+
+using Json = nlohmann::ordered_json;
+
+// The first difference between the saved and the current value at `path`, or "". Objects are
+// compared member by member (the config's order, then members only the checkpoint has), arrays of
+// equal length element by element, everything else as JSON values (so 2 equals 2.0).
+std::string first_difference(const Json& saved, const Json& ours, const std::string& path) {
+  if (saved.is_object() && ours.is_object()) {
+    auto member = [&](const std::string& key) -> std::string {
+      const std::string at = path.empty() ? key : path + "." + key;
+      const auto a = saved.find(key), b = ours.find(key);
+      if (a == saved.end())
+        return c10::str(at, ": the checkpoint was saved without it, the config has ", b->dump());
+      if (b == ours.end())
+        return c10::str(at, ": the checkpoint was saved with ", a->dump(), ", the config does not have it");
+      return first_difference(*a, *b, at);
+    };
+    for (const auto& item : ours.items()) {
+      if (std::string d = member(item.key()); !d.empty()) return d;
+    }
+    for (const auto& item : saved.items()) {
+      if (!ours.contains(item.key())) return member(item.key());
+    }
+    return "";
+  }
+  if (saved.is_array() && ours.is_array() && saved.size() == ours.size()) {
+    for (size_t i = 0; i < saved.size(); ++i) {
+      if (std::string d = first_difference(saved[i], ours[i], c10::str(path, "[", i, "]")); !d.empty())
+        return d;
+    }
+    return "";
+  }
+  if (saved == ours) return "";
+  return c10::str(path, ": the checkpoint was saved with ", saved.dump(), ", the config has ", ours.dump());
+}
+
+// What changes the compression: the top-level keys that every algorithm reads (target_device,
+// default ANY; compression_lr_multiplier), then each algorithm section (an object `compression` is a
+// one-element list). Everything else (input_info, a training loop's own keys) may change.
+std::string config_difference(const Json& saved, const Json& ours, const Config& config) {
+  auto top = [](const Json& root) {
+    Json t = Json::object();
+    t["target_device"] = root.contains("target_device") ? root["target_device"] : Json("ANY");
+    if (root.contains("compression_lr_multiplier"))
+      t["compression_lr_multiplier"] = root["compression_lr_multiplier"];
+    return t;
+  };
+  if (std::string d = first_difference(top(saved), top(ours), ""); !d.empty()) return d;
+  auto sections = [](const Json& root) {
+    const Json c = root.contains("compression") ? root["compression"] : Json::array();
+    return c.is_array() ? c : Json::array({c});
+  };
+  const Json a = sections(saved), b = sections(ours);
+  // The algorithm names were compared before: the lists have the same length.
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (std::string d = first_difference(a[i], b[i], config.compression().at(i).path()); !d.empty()) return d;
+  }
+  return "";
 }
 
 }  // namespace
@@ -159,6 +220,15 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   TORCH_CHECK(algorithms == checkpoint.algorithms(), "nncf: ", checkpoint.path(),
               " was saved with algorithms [", c10::Join(", ", checkpoint.algorithms()), "], the config has [",
               c10::Join(", ", algorithms), "]");
+  Json saved;
+  try {
+    saved = Json::parse(checkpoint.config_json());
+  } catch (const nlohmann::json::exception& e) {
+    TORCH_CHECK(false, "nncf: ", checkpoint.path(), ": the saved config is not JSON (", e.what(), ")");
+  }
+  const std::string difference = config_difference(saved, Json::parse(config.root().dump()), config);
+  TORCH_CHECK(difference.empty(), "nncf: ", checkpoint.path(), ": ", difference,
+              " (a checkpoint resumes only with the compression it was saved with)");
   CompressionResult result = create_compressed_model(std::move(captured), config, example_inputs);
   checkpoint.restore_model(result.model);
   result.ctrl->load_state(checkpoint.controller_state());

@@ -94,6 +94,38 @@ TEST(SparsityScheduler, ExponentialOnDensity) {
                 {0.0, 0.1591035847462855, 0.2928932188134524, 0.4053964424986395, 0.5, 0.5, 0.5});
 }
 
+TEST(SparsityScheduler, EverySchedulesTargetLevelIsReachedExactly) {
+  // The compression stage compares current_level() with target_level() exactly, so each schedule
+  // must land on it: the last multistep level, sparsity_target otherwise (adaptive is capped at it).
+  for (Schedule schedule : {Schedule::Polynomial, Schedule::Exponential, Schedule::Multistep}) {
+    for (bool concave : {true, false}) {
+      auto c = config_of(schedule, 0.1, 0.7, 3);
+      c.params.concave = concave;
+      c.params.multistep_steps = {3};
+      c.params.multistep_sparsity_levels = {0.1, 0.65};
+      Recorder r;
+      auto s = SparsityScheduler::create(c, r.target());
+      const double target = schedule == Schedule::Multistep ? 0.65 : 0.7;
+      EXPECT_EQ(s->target_level(), target) << to_string(schedule);
+      for (int e = 0; e < 3; ++e) {
+        s->epoch_step();
+        EXPECT_LT(s->current_level(), s->target_level()) << to_string(schedule) << " at " << e;
+      }
+      s->epoch_step();
+      EXPECT_EQ(s->current_level(), s->target_level()) << to_string(schedule) << " concave " << concave;
+    }
+  }
+  auto c = config_of(Schedule::Adaptive, 0.2, 0.3, 90);
+  Recorder r;
+  r.sparsity = 1.0;  // every epoch "bad": +0.05 each
+  auto s = SparsityScheduler::create(c, r.target());
+  EXPECT_EQ(s->target_level(), 0.3);
+  s->epoch_step();
+  EXPECT_LT(s->current_level(), 0.3);
+  s->epoch_step();
+  EXPECT_EQ(s->current_level(), 0.3);
+}
+
 TEST(SparsityScheduler, MultistepBoundaries) {
   auto c = config_of(Schedule::Multistep, 0.05, 0.5, 90);
   c.params.multistep_steps = {1, 3};

@@ -108,6 +108,8 @@ TEST(CreateCompressedModel, StagedSchedulerEnablesGroupsAtTheirEpochs) {
   auto q = as_quantization(ctrl);
   EXPECT_EQ(ctrl->compression_stage(), CompressionStage::Uncompressed);
   const torch::Tensor x = torch::randn({2, 1, 12, 12});
+  // The data for the range init at each start epoch (without it the first epoch_step fails).
+  ctrl->initialize(InitData([&](const InitData::Visitor& visit) { visit({x}); }));
   model->eval();
   net->eval();
   const torch::Tensor fp32 = net->forward(x);

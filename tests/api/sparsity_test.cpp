@@ -1,6 +1,6 @@
 // Sparsity algorithms through create_compressed_model: NNCF's threshold semantics and reference
 // thresholds, RB masks and loss, const sparsity, combining with quantization (masks before
-// quantizers), and exact resume from a checkpoint.
+// quantizers), and checkpoints (exact resume: resume_test.cpp).
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -286,60 +286,6 @@ TEST(Checkpoint, FloatWeightsOfTheUsersModelLoadIntoACompressedModel) {
 
 std::string temp_path(const std::string& name) {
   return ::testing::TempDir() + "/nncf_" + name;
-}
-
-TEST(Checkpoint, ResumedTrainingIsBitIdentical) {
-  at::set_num_threads(1);
-  const auto config = config_of(R"([{"algorithm": "rb_sparsity", "params": {"sparsity_target": 0.3,
-      "sparsity_target_epoch": 2}}, {"algorithm": "quantization", "initializer": {"range": {"num_init_samples": 8}}}])",
-                                "[1, 1, 12, 12]");
-  torch::manual_seed(1);
-  const torch::Tensor x = torch::randn({32, 1, 12, 12}), y = torch::randint(0, 4, {32});
-  auto make = [&]() {
-    torch::manual_seed(7);
-    testing::SmallCNN net(testing::SmallCNNOptions().width(4).num_classes(4));  // dropout: uses the RNG
-    return net;
-  };
-  auto init = [&](CompressionResult& r) {
-    r.ctrl->initialize(InitData([&](const InitData::Visitor& visit) { visit({x.slice(0, 0, 8)}); }));
-  };
-  // Uninterrupted: 4 epochs.
-  auto net_a = make();
-  auto a = create_compressed_model(net_a, config);
-  init(a);
-  torch::optim::SGD opt_a(a.model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  torch::manual_seed(11);
-  train(a, x, y, opt_a, 4, 4);
-
-  // Interrupted after 2 epochs, resumed in a fresh process state.
-  auto net_b = make();
-  auto b = create_compressed_model(net_b, config);
-  init(b);
-  torch::optim::SGD opt_b(b.model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  torch::manual_seed(11);
-  train(b, x, y, opt_b, 2, 4);
-  const std::string path = temp_path("resume.ckpt");
-  save_checkpoint(path, b, config, &opt_b);
-  torch::manual_seed(12345);  // anything in between must not matter
-
-  auto ckpt = Checkpoint::load(path);
-  auto net_c = make();
-  auto c = create_compressed_model(net_c, config, ckpt);
-  torch::optim::SGD opt_c(c.model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  ckpt.restore_optimizer(opt_c);
-  init(c);  // after resuming, initialization keeps the checkpoint's ranges
-  // The RNG was restored by create_compressed_model; the scheduler continues at epoch 2.
-  EXPECT_EQ(c.ctrl->scheduler().current_epoch(), 1);
-  ckpt.restore_rng();
-  train(c, x, y, opt_c, 2, 4);
-  std::remove(path.c_str());
-
-  const auto pa = a.model->named_parameters();
-  for (const auto& p : c.model->named_parameters()) {
-    EXPECT_TRUE(torch::equal(p.value(), pa[p.key()])) << p.key();
-  }
-  const auto ba = a.model->named_buffers();
-  for (const auto& p : c.model->named_buffers()) EXPECT_TRUE(torch::equal(p.value(), ba[p.key()])) << p.key();
 }
 
 TEST(Checkpoint, TorchScriptModelsResumeToo) {

@@ -9,7 +9,23 @@
 //   ...
 //   auto ckpt = nncf::Checkpoint::load("last.nncf");
 //   auto resumed = nncf::create_compressed_model(net, config, ckpt);    // no re-initialization
-//   ckpt.restore_optimizer(optimizer);                                  // built on resumed.model
+//   resumed.ctrl->initialize(*train_loader);    // resumed: takes the data, re-runs no initialization
+//   torch::optim::SGD optimizer(resumed.model->parameters(), options);
+//   ckpt.restore_optimizer(optimizer);
+//   ... the same training loop, from the next epoch ...
+//
+// These calls continue bit-identically to an uninterrupted run (same config, one intra-op
+// thread). The initialize() call gives the controller the data that later steps need (a staged
+// quantization re-initializes its ranges at its start epoch): a resumed controller that needs
+// data and was not given it fails at its first scheduler call, naming ctrl->initialize(loader).
+// create_compressed_model restores the CPU random generator last, so whatever draws from it
+// afterwards shifts the sequence: build data loaders before it (a RandomSampler draws at
+// construction) and draw nothing between it and training.
+//
+// The config must have the compression the checkpoint was saved with: every `compression` section,
+// `target_device` (default ANY) and the global `compression_lr_multiplier` equal as JSON values
+// (comments, formatting and member order do not matter; a key added with its default value does).
+// Other keys (input_info, the training loop's own) may differ.
 //
 // A save writes a temporary file next to the target, syncs it and renames it over the target, so
 // a crash during a save leaves the previous checkpoint intact.
@@ -72,9 +88,11 @@ void save_checkpoint(const std::string& path, const CompressionResult& result, c
                      const torch::optim::Optimizer* optimizer = nullptr, const std::string& user_data = "");
 
 /// Rebuilds the compression of `config` on a captured model from a checkpoint: the same
-/// algorithms and modules, the saved tensors, controller states and RNG; no initialization runs.
-/// Throws c10::Error naming what does not match (algorithms, quantizers, sparsified weights,
-/// tensor names or shapes).
+/// algorithms and modules, the saved tensors, controller states and, last, the RNG; no
+/// initialization runs (call ctrl->initialize(loader) to give the controller its data). Throws
+/// c10::Error naming what does not match: the algorithms, the first JSON path at which the
+/// compression config differs (`compression[0].params.sparsity_target: the checkpoint was saved
+/// with 0.5, the config has 0.7`), quantizers, sparsified weights, tensor names or shapes.
 CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
                                           const Checkpoint& checkpoint,
                                           const std::vector<at::Tensor>& example_inputs = {});

@@ -85,16 +85,28 @@ std::string format_range(const Quantizer& q) {
 }  // namespace
 
 // Staged quantization (`params`): groups start disabled and are enabled -- with a fresh range
-// init when data was given -- at the beginning of their start epoch.
+// init -- at the beginning of their start epoch.
+//
+// Note [Staged range init needs data]: that range init runs on the data given to initialize().
+// A controller that will need it and has none (a fresh run without initialize(), or a resumed one
+// whose caller skipped initialize(), which on a resumed controller only takes the data) fails at
+// the first step()/epoch_step() with a message naming ctrl->initialize(loader), instead of
+// silently keeping stale ranges at the start epoch.
 class QuantizationController::Scheduler : public CompressionScheduler {
  public:
-  explicit Scheduler(QuantizationController& ctrl) : ctrl_(ctrl) {
+  explicit Scheduler(QuantizationController& ctrl) : ctrl_(ctrl), needs_data_(range_init_needs_data(ctrl)) {
     const auto& staged = *ctrl_.config_.staged;
     if (staged.activations_quant_start_epoch > 0) ctrl_.disable_activation_quantization();
     if (staged.weights_quant_start_epoch > 0) ctrl_.disable_weight_quantization();
   }
 
+  void step(std::optional<int64_t> next_step) override {
+    require_data();
+    CompressionScheduler::step(next_step);
+  }
+
   void epoch_step(std::optional<int64_t> next_epoch) override {
+    require_data();
     CompressionScheduler::epoch_step(next_epoch);
     const auto& staged = *ctrl_.config_.staged;
     const bool acts = current_epoch_ >= staged.activations_quant_start_epoch;
@@ -115,7 +127,40 @@ class QuantizationController::Scheduler : public CompressionScheduler {
   }
 
  private:
+  // Whether init_range() reads data: some activation quantizer has an entry with samples to run
+  // (weights are read from the model). Per-layer entries are counted unless they target weights.
+  static bool range_init_needs_data(const QuantizationController& ctrl) {
+    const auto& quantizers = ctrl.quantizers_;
+    if (std::none_of(quantizers.begin(), quantizers.end(),
+                     [](const Quantizer& q) { return q.spec.group == QuantizerGroup::Activations; }))
+      return false;
+    auto any = [](const std::vector<RangeInitConfig>& entries) {
+      return std::any_of(entries.begin(), entries.end(), [](const RangeInitConfig& r) {
+        return r.num_init_samples > 0 && r.target_quantizer_group != QuantizerGroup::Weights;
+      });
+    };
+    if (any(ctrl.config_.range_init)) return true;
+    return std::any_of(ctrl.config_.activation_overrides.begin(), ctrl.config_.activation_overrides.end(),
+                       [&](const ScopeOverride& o) { return any(o.range_init); });
+  }
+
+  // See Note [Staged range init needs data].
+  void require_data() const {
+    if ((activations_on_ && weights_on_) || !needs_data_ || !ctrl_.init_data_.empty()) return;
+    const auto& staged = *ctrl_.config_.staged;
+    const bool acts_next = !activations_on_ && (weights_on_ || staged.activations_quant_start_epoch <=
+                                                                   staged.weights_quant_start_epoch);
+    const char* key = acts_next ? "activations_quant_start_epoch" : "weights_quant_start_epoch";
+    TORCH_CHECK(
+        false, "nncf: ", ctrl_.config_.path, ".params.", key, ": staged quantization initializes the ",
+        "ranges again at epoch ",
+        acts_next ? staged.activations_quant_start_epoch : staged.weights_quant_start_epoch,
+        " and needs data for it: call ctrl->initialize(loader) before training (after resuming ",
+        "from a checkpoint too: a resumed controller keeps the saved ranges and only takes the data)");
+  }
+
   QuantizationController& ctrl_;
+  bool needs_data_;
   bool activations_on_ = false;
   bool weights_on_ = false;
 };

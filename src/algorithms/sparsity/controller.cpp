@@ -49,7 +49,10 @@ class MagnitudeSparsityController : public SparsityController {
   void set_sparsity_level(double level, bool run_bn) override {
     TORCH_CHECK(level >= 0 && level < 1, "nncf: ", config_.path, ": sparsity level must be in [0, 1), got ",
                 level);
-    if (frozen_) return;  // frozen masks do not change
+    if (frozen_) {  // frozen masks do not change; an explicit BN adaptation still runs (NNCF)
+      if (run_bn) adapt_batchnorm();
+      return;
+    }
     level_ = level;
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> importance;
@@ -82,7 +85,7 @@ class MagnitudeSparsityController : public SparsityController {
       masks_[i]->mask.copy_(thr ? importance[i].gt(*thr).to(masks_[i]->mask.scalar_type())
                                 : torch::ones_like(masks_[i]->mask));
     }
-    if (run_bn) run_batchnorm_adaptation(model_, init_data_, config_.num_bn_adaptation_samples);
+    if (run_bn) adapt_batchnorm();
   }
 
  protected:
@@ -141,7 +144,7 @@ class RBSparsityController : public SparsityController {
     TORCH_CHECK(level >= 0 && level < 1, "nncf: ", config_.path, ": sparsity level must be in [0, 1), got ",
                 level);
     level_ = level;
-    if (run_bn) run_batchnorm_adaptation(model_, init_data_, config_.num_bn_adaptation_samples);
+    if (run_bn) adapt_batchnorm();
   }
 
   void freeze() override {
@@ -269,13 +272,14 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
   if (config_.algorithm != "const_sparsity" &&
       config_.params.sparsity_level_setting_mode == LevelSettingMode::Global) {
     SchedulerTarget target;
-    // BN adaptation (when configured) runs when the level actually changes, not at every call.
-    target.set_level = [this](double level) {
-      set_sparsity_level(level, level != level_ && config_.num_bn_adaptation_samples > 0);
-    };
+    // No BN adaptation at scheduled level changes: NNCF's schedulers call set_sparsity_level
+    // without it, and with update_per_optimizer_step a pass per step would cost more than training.
+    target.set_level = [this](double level) { set_sparsity_level(level, false); };
     target.freeze = [this] { freeze(); };
     target.current_sparsity = [this] { return current_sparsity(); };
-    scheduler_ = SparsityScheduler::create(config_, std::move(target));
+    auto scheduler = SparsityScheduler::create(config_, std::move(target));
+    level_scheduler_ = scheduler.get();
+    scheduler_ = std::move(scheduler);
   } else {
     scheduler_ = std::make_unique<CompressionScheduler>();
   }
@@ -283,6 +287,14 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
 
 void SparsityController::initialize(const InitData& data) {
   init_data_ = data;
+}
+
+void SparsityController::adapt_batchnorm() {
+  if (config_.num_bn_adaptation_samples <= 0) return;
+  TORCH_CHECK(!init_data_.empty(), "nncf: ", config_.path,
+              ": BatchNorm adaptation (set_sparsity_level with run_batchnorm_adaptation) needs data: call "
+              "ctrl->initialize(loader) first");
+  run_batchnorm_adaptation(model_, init_data_, config_.num_bn_adaptation_samples);
 }
 
 at::Tensor SparsityController::loss() const {
@@ -310,9 +322,12 @@ double SparsityController::current_sparsity() const {
 }
 
 CompressionStage SparsityController::compression_stage() const {
-  if (level_ <= 0) return CompressionStage::Uncompressed;
-  return level_ >= config_.params.sparsity_target ? CompressionStage::FullyCompressed
-                                                  : CompressionStage::PartiallyCompressed;
+  // NNCF (magnitude and RB): the scheduler's level against the scheduler's target; local mode
+  // sets its levels by hand and has no target to reach.
+  if (level_scheduler_ == nullptr) return CompressionStage::FullyCompressed;
+  const double level = level_scheduler_->current_level();
+  if (level >= level_scheduler_->target_level()) return CompressionStage::FullyCompressed;
+  return level <= 0 ? CompressionStage::Uncompressed : CompressionStage::PartiallyCompressed;
 }
 
 Statistics SparsityController::statistics() const {

@@ -37,13 +37,15 @@ double SparsityScheduler::scheduled_level(double epoch) const {
   const auto target_epoch = static_cast<double>(params_.sparsity_target_epoch);
   switch (params_.schedule) {
     case Schedule::Polynomial: {
-      if (target_epoch == 0) return target;
+      // From the target epoch on the level is the target exactly: the formulas at p = 1 can miss it
+      // by an ulp, and the compression stage compares with it.
+      if (epoch >= target_epoch) return target;
       double p = std::clamp(epoch / target_epoch, 0.0, 1.0);
       return params_.concave ? target - (target - init_) * std::pow(1 - p, params_.power)
                              : init_ + (target - init_) * std::pow(p, params_.power);
     }
     case Schedule::Exponential: {
-      if (target_epoch == 0) return target;
+      if (epoch >= target_epoch) return target;
       // Levels are < 1 (the parser's range), so both densities are > 0.
       double initial_density = 1 - init_, target_density = 1 - target;
       double density = initial_density * std::pow(target_density / initial_density, epoch / target_epoch);

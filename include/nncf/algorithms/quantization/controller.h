@@ -46,9 +46,11 @@ class QuantizationController : public CompressionController {
 
   std::string name() const override { return "quantization"; }
   /// Range initialization (`initializer.range`) then BatchNorm adaptation
-  /// (`initializer.batchnorm_adaptation`). The data is kept for the staged scheduler, which
-  /// re-initializes ranges when it enables a group of quantizers; it must outlive the controller
-  /// when `params` (staged quantization) is configured.
+  /// (`initializer.batchnorm_adaptation`); on a resumed controller (after load_state) neither: it
+  /// only takes the data. The data is kept for the staged scheduler, which re-initializes ranges
+  /// when it enables a group of quantizers; it must outlive the controller when `params` (staged
+  /// quantization) is configured. A staged scheduler with such a range init still ahead and no
+  /// data fails at its first step()/epoch_step(), naming ctrl->initialize(loader).
   void initialize(const InitData& data) override;
   using CompressionController::initialize;
   /// Range initialization alone: statistics of the floating-point model (all quantizers off) in

@@ -24,6 +24,8 @@
 
 namespace nncf::sparsity {
 
+class SparsityScheduler;
+
 /// Hook priority of masks (NNCF's TransformationPriority.SPARSIFICATION).
 constexpr int kSparsityPriority = 3;
 
@@ -37,18 +39,28 @@ struct SparsifiedWeight {
 class SparsityController : public CompressionController {
  public:
   std::string name() const override { return config_.algorithm; }
+  /// Keeps the data for set_sparsity_level(level, true); runs nothing (NNCF's sparsity has no
+  /// data-driven initialization, and BN adaptation runs only when set_sparsity_level asks for it).
   void initialize(const InitData& data) override;
   using CompressionController::initialize;
   at::Tensor loss() const override;
   CompressionScheduler& scheduler() override { return *scheduler_; }
+  /// As NNCF: global mode compares the schedule's current level with its target level (the last
+  /// multistep level, `sparsity_target` otherwise): at or above it fully compressed, else 0
+  /// uncompressed, else partially. The schedule's level, not the masks': masks frozen before the
+  /// target keep their level and the compression still completes with the schedule. Local mode
+  /// (no schedule) and const sparsity are fully compressed.
   CompressionStage compression_stage() const override;
   Statistics statistics() const override;
   std::map<std::string, c10::IValue> state() const override;
   void load_state(const std::map<std::string, c10::IValue>& state) override;
 
   /// Sets the target level (fraction of zeros): magnitude recomputes its masks (unless frozen),
-  /// RB retargets its loss. `run_batchnorm_adaptation` runs BN adaptation on the data given to
-  /// initialize() when the config asks for it.
+  /// RB retargets its loss. `run_batchnorm_adaptation` then runs one BN-adaptation pass of
+  /// `initializer.batchnorm_adaptation.num_bn_adaptation_samples` on the data given to
+  /// initialize() (nothing when the section is absent); it throws c10::Error when no data was
+  /// given. The scheduler calls this without BN adaptation (NNCF), so per-step level updates cost
+  /// no extra passes.
   virtual void set_sparsity_level(double level, bool run_batchnorm_adaptation = false);
   /// Masks stop changing (magnitude: no recomputation; RB: deterministic masks, zero loss).
   virtual void freeze();
@@ -70,11 +82,15 @@ class SparsityController : public CompressionController {
   virtual at::Tensor binary_mask(size_t i) const = 0;
   /// Extra per-layer columns and values for statistics.
   virtual void add_statistics(Statistics& stats, StatisticsTable& layers) const { (void)stats, (void)layers; }
+  /// One BN-adaptation pass on the initialize() data, for set_sparsity_level(level, true).
+  void adapt_batchnorm();
 
   runtime::CompressedModel model_;
   SparsityConfig config_;
   std::vector<SparsifiedWeight> weights_;
   std::unique_ptr<CompressionScheduler> scheduler_;
+  /// scheduler_ when it is a level schedule (global mode), else nullptr.
+  const SparsityScheduler* level_scheduler_ = nullptr;
   InitData init_data_;
   double level_ = 0.0;
   bool frozen_ = false;

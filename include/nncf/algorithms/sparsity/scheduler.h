@@ -13,9 +13,9 @@
 // - before the first epoch_step: I, whatever the schedule (the controller applies I when it builds
 //   the model; NNCF's multistep scheduler *reports* levels[0] there, but the model carries I);
 // - polynomial: p = clamp(e / E, 0, 1); concave T - (T - I)(1 - p)^power, convex I + (T - I) p^power;
-//   E == 0 gives T from epoch 0;
+//   exactly T from epoch E on (E == 0: from epoch 0);
 // - exponential, on the density d = 1 - level: d = (1 - I)((1 - T) / (1 - I))^(e / E), level
-//   min(1 - d, T); E == 0 gives T;
+//   min(1 - d, T); exactly T from epoch E on;
 // - multistep: levels[bisect_right(multistep_steps, e)] (`sparsity_target` is not used: the last
 //   level is the target);
 // - adaptive: at each epoch_step (the first included), if current_sparsity() >= level - eps the
@@ -74,7 +74,9 @@ class SparsityScheduler : public CompressionScheduler {
   double current_level() const { return level_; }
   /// Whether freeze() has been called.
   bool frozen() const { return frozen_; }
-  /// The level the schedule ends at: `sparsity_target`, or the last multistep level.
+  /// The level the schedule ends at: the last multistep level, `sparsity_target` otherwise (the
+  /// adaptive schedule is capped at it). The controllers' compression stage compares
+  /// current_level() with it.
   double target_level() const;
 
   void step(std::optional<int64_t> next_step = std::nullopt) override;
