@@ -469,6 +469,17 @@ void Loader::set_epoch(int64_t epoch) {
   std::copy(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n, order_.begin());
 }
 
+std::string Loader::order_hash(int64_t batches) const {
+  const int64_t n = batches > 0
+                        ? std::min<int64_t>(static_cast<int64_t>(order_.size()), batches * batch_size_)
+                        : static_cast<int64_t>(order_.size());
+  uint64_t h = mix(mix(seed_, 3), epoch_);
+  for (int64_t i = 0; i < n; ++i) h = mix(h, static_cast<uint64_t>(order_[i]));
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 int64_t Loader::num_batches() const {
   const int64_t n = static_cast<int64_t>(order_.size());
   return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;

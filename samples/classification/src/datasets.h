@@ -81,6 +81,10 @@ class Loader {
   /// parallel (at::parallel_for), each with a CPU generator seeded from (seed, epoch, index).
   std::pair<torch::Tensor, torch::Tensor> batch(int64_t b) const;
   const Dataset& dataset() const { return dataset_; }
+  /// A hash (16 hex digits) of the sample order of the current epoch's first `batches` batches (all
+  /// when <= 0), and of the seed their augmentation draws from: two runs with equal hashes train on
+  /// the same images in the same order, augmented alike.
+  std::string order_hash(int64_t batches = 0) const;
 
  private:
   const Dataset& dataset_;

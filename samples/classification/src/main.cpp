@@ -4,7 +4,7 @@
 //                  [--data DIR] [--resume CKPT] [--pretrained WEIGHTS] [--log-dir DIR] [--seed N]
 //                  [--threads N] [--epochs N] [--fp32-epochs N] [--batch-size N]
 //                  [--train-limit N] [--test-limit N] [--batches-per-epoch N] [--onnx PATH]
-//                  [--no-onnx-eval]
+//                  [--no-onnx-eval] [--fp32-control]
 
 #include <c10/util/Exception.h>
 
@@ -32,10 +32,12 @@ constexpr const char* kUsage = R"(usage: classification --config CONFIG.json [op
   --fp32-epochs N           FP32 baseline epochs (overrides the config's fp32.epochs)
   --batch-size N            overrides batch_size
   --train-limit N           use only the first N training images
-  --test-limit N            use only the first N test images
+  --test-limit N            use only the first N test and validation images
   --batches-per-epoch N     shorter epochs
   --onnx PATH               ONNX file (default: <log-dir>/model.onnx)
   --no-onnx-eval            do not measure the export in ONNX Runtime
+  --fp32-control            train the config's FP32 control: its fine-tuning (epochs, optimizer,
+                            schedule, data order) without the compression section
 )";
 
 int64_t to_int(const std::string& flag, const std::string& v) {
@@ -60,6 +62,10 @@ nncf_sample::RunOptions parse(int argc, char** argv) {
     }
     if (a == "--no-onnx-eval") {
       o.onnx_eval = false;
+      continue;
+    }
+    if (a == "--fp32-control") {
+      o.fp32_control = true;
       continue;
     }
     if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value (or unknown flag)");

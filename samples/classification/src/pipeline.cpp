@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets.h"
+#include "finetune_key.h"
 #include "models.h"
 #include "nncf/algorithms/composite.h"
 #include "nncf/algorithms/quantization/controller.h"
@@ -97,6 +98,10 @@ struct Run {
   RunSummary summary;
 
   explicit Run(const RunOptions& options) : o(options), config(load_sample_config(options.config)) {
+    if (o.fp32_control) {
+      TORCH_CHECK(o.mode == "train", "--fp32-control trains; it does not go with --mode ", o.mode);
+      config = fp32_control_config(config);
+    }
     if (o.epochs) config.epochs = *o.epochs;
     if (o.fp32_epochs) config.fp32_epochs = *o.fp32_epochs;
     if (o.batch_size) config.batch_size = *o.batch_size;
@@ -105,6 +110,21 @@ struct Run {
     summary.model = config.model.name;
     summary.dataset = config.dataset;
     summary.compression = config.compression_name();
+    summary.fp32_control = o.fp32_control;
+    summary.finetune_key = run_finetune_key();
+  }
+
+  // The fine-tuning this run does: the config without compression, with the command line's
+  // overrides and the starting weights.
+  std::string run_finetune_key() const {
+    nlohmann::json j = nlohmann::json::parse(config.text, nullptr, true, /*ignore_comments=*/true);
+    j["epochs"] = config.epochs;
+    j["batch_size"] = config.batch_size;
+    j["seed"] = seed();
+    j["pretrained_weights"] = o.pretrained;
+    j["train_limit"] = o.train_limit;
+    j["batches_per_epoch"] = o.batches_per_epoch;
+    return finetune_key(j);
   }
 
   void open_data() {
@@ -203,6 +223,7 @@ struct Run {
         const double lr = schedule.lr(epoch);
         set_learning_rate(*optimizer, lr);
         train.set_epoch(epoch);
+        const std::string order = train.order_hash(o.batches_per_epoch);
         net->train();
         steps.begin_epoch("fp32", epoch);
         const EpochResult r =
@@ -228,6 +249,7 @@ struct Run {
                  {"test_acc", acc.test},
                  {"compression_stage", std::string("uncompressed")},
                  {"sparsity", 0.0},
+                 {"data_order", order},
                  {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
       }
       load_weights(*net, best);
@@ -314,7 +336,7 @@ struct Run {
     } else {
       fp32_phase(log, steps);
     }
-    if (config.nncf.compression().empty()) {
+    if (config.nncf.compression().empty() && !o.fp32_control) {
       summary.compressed_accuracy = summary.fp32_accuracy;
       summary.compressed_val_accuracy = summary.fp32_val_accuracy;
       summary.compressed_epoch = summary.fp32_epoch;
@@ -333,7 +355,7 @@ struct Run {
       const Accuracy acc = evaluate_compressed_both(r, "compressed (initialized)");
       std::cout << "accuracy after initialization: " << acc.test << "% (test), " << acc.val
                 << "% (validation)\n";
-      if (r.ctrl->compression_stage() == nncf::CompressionStage::FullyCompressed && config.epochs == 0) {
+      if (eligible(*r.ctrl) && config.epochs == 0) {
         best = {acc.select(), acc.test, 0};
         save(log_dir + "/best.nncf", r, *optimizer, 0, best, schedule);
       }
@@ -345,6 +367,7 @@ struct Run {
       const double lr = schedule.lr(epoch);
       set_learning_rate(*optimizer, lr);
       train.set_epoch(1000 + epoch);
+      const std::string order = train.order_hash(o.batches_per_epoch);
       r.model->train();
       steps.begin_epoch("compression", epoch);
       const EpochResult t =
@@ -361,7 +384,7 @@ struct Run {
       }
       const auto stage = r.ctrl->compression_stage();
       // The best fully-compressed epoch by validation accuracy; the test accuracy is only reported.
-      const bool is_best = stage == nncf::CompressionStage::FullyCompressed && acc.select() > best.select;
+      const bool is_best = eligible(*r.ctrl) && acc.select() > best.select;
       if (is_best) best = {acc.select(), acc.test, epoch + 1};
       save(log_dir + "/last.nncf", r, *optimizer, epoch + 1, best, schedule);
       if (is_best) save(log_dir + "/best.nncf", r, *optimizer, epoch + 1, best, schedule);
@@ -375,6 +398,7 @@ struct Run {
                {"test_acc", acc.test},
                {"compression_stage", stage_name(stage)},
                {"sparsity", sparsity},
+               {"data_order", order},
                {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
       std::cout << "epoch " << epoch + 1 << ": accuracy " << acc.test << "% test, " << acc.val
                 << "% validation (" << stage_name(stage) << ")";
@@ -400,9 +424,16 @@ struct Run {
     export_and_check(*r.ctrl);
   }
 
+  // Whether an epoch may be selected: a fully-compressed one, or any epoch of an FP32 control.
+  bool eligible(const nncf::CompressionController& ctrl) const {
+    return o.fp32_control || ctrl.compression_stage() == nncf::CompressionStage::FullyCompressed;
+  }
+
   void plot(const MetricsLog& log) const {
     if (!fs::exists(log.csv_path()) || fs::file_size(log.csv_path()) == 0) return;  // no epoch trained
-    const std::string what = summary.compression.empty() ? "FP32" : summary.compression;
+    const std::string what = o.fp32_control                ? "FP32 control"
+                             : summary.compression.empty() ? "FP32"
+                                                           : summary.compression;
     plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "val_acc", "test_acc"},
                          log_dir + "/curves.png",
                          c10::str(config.model.name, " ", what, " on ", config.dataset),
@@ -458,6 +489,8 @@ struct Run {
                         {"dataset", summary.dataset},
                         {"config", o.config},
                         {"compression", summary.compression},
+                        {"fp32_control", summary.fp32_control},
+                        {"finetune_key", summary.finetune_key},
                         {"selection", selection_name()},
                         {"val_samples", val_set ? val_set->size() : 0},
                         {"fp32_accuracy", summary.fp32_accuracy},

@@ -17,6 +17,10 @@
 //   test:   accuracy of --resume (a compressed checkpoint) or --pretrained (FP32 weights).
 //   export: ONNX export of --resume or --pretrained, and its accuracy in ONNX Runtime.
 //
+// --fp32-control runs the config's fine-tuning with no compression: the same epochs, optimizer,
+// learning-rate schedule, data order and starting weights as the compression run, so the two
+// differ only by compression. Selection: the epoch with the best validation accuracy.
+//
 // --resume continues training from a checkpoint exactly (the same batches, the same random
 // numbers, the same optimizer state). The log folder receives metrics.csv/.jsonl, curves.png,
 // summary.json and the checkpoints.
@@ -43,11 +47,18 @@ struct RunOptions {
   int64_t batches_per_epoch = 0;  ///< > 0: shorter epochs (quick runs)
   std::string onnx;               ///< default: <log_dir>/model.onnx
   bool onnx_eval = true;          ///< measure the export in ONNX Runtime
+  /// train: the config's FP32 control -- its fine-tuning (epochs, optimizer, schedule, data order,
+  /// starting weights) with the `compression` section removed, so that a compression run's drop
+  /// can be measured against the same amount of training.
+  bool fp32_control = false;
 };
 
 /// What a run measured (also written to <log_dir>/summary.json).
 struct RunSummary {
   std::string model, dataset, compression;
+  bool fp32_control = false;  ///< an FP32 control run (RunOptions::fp32_control)
+  /// What fine-tuning a run did (finetune_key.h): a compression run and its FP32 control share it.
+  std::string finetune_key;
   /// Test accuracies (percent; -1 when not measured) of the selected epochs: the FP32 weights and
   /// the fully-compressed epoch with the best validation accuracy (train), or of the checkpoint.
   double fp32_accuracy = -1;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "finetune_key.h"
 #include "nncf/api/checkpoint.h"
 #include "pipeline.h"
 #include "sample_config.h"
@@ -256,6 +257,79 @@ TEST_F(SamplePipeline, TrainsCompressesExportsAndResumesExactly) {
   t.mode = "test";
   t.resume = root_ + "/int8_a/best.nncf";
   EXPECT_NEAR(run(t).compressed_accuracy, s.compressed_accuracy, 1e-9);
+}
+
+TEST_F(SamplePipeline, Fp32ControlFineTunesExactlyLikeTheCompressionRun) {
+  RunOptions base = options("fp32.json", "control_fp32");
+  base.fp32_epochs = 1;
+  run(base);
+  RunOptions q = options("int8.json", "control_int8");
+  q.pretrained = root_ + "/control_fp32/fp32_best.pt";
+  const RunSummary s = run(q);
+  RunOptions c = options("int8.json", "control");
+  c.pretrained = q.pretrained;
+  c.fp32_control = true;
+  const RunSummary control = run(c);
+  EXPECT_TRUE(control.fp32_control);
+  EXPECT_EQ(control.compression, "") << "nothing compressed";
+  EXPECT_NEAR(control.compression_rate, 1.0, 1e-12);
+  EXPECT_EQ(control.finetune_key, s.finetune_key) << "the control is the compression run's";
+  EXPECT_NEAR(control.fp32_accuracy, s.fp32_accuracy, 1e-9) << "the same starting weights";
+
+  // The same epochs, learning rates and images in the same order.
+  const auto rows_q = read_metrics(root_ + "/control_int8"), rows_c = read_metrics(root_ + "/control");
+  ASSERT_EQ(rows_q.size(), 2u);
+  ASSERT_EQ(rows_c.size(), rows_q.size());
+  for (size_t i = 0; i < rows_q.size(); ++i) {
+    EXPECT_EQ(rows_c[i]["epoch"], rows_q[i]["epoch"]);
+    EXPECT_EQ(rows_c[i]["lr"], rows_q[i]["lr"]) << "epoch " << i + 1;
+    EXPECT_EQ(rows_c[i]["data_order"], rows_q[i]["data_order"]) << "epoch " << i + 1;
+    EXPECT_EQ(rows_c[i]["compression_stage"], "uncompressed");
+  }
+  EXPECT_NE(rows_q[0]["data_order"], rows_q[1]["data_order"]) << "each epoch reshuffles";
+  // The control selects its best epoch on the validation split too.
+  nlohmann::json best;
+  for (const auto& r : rows_c)
+    if (best.is_null() || r["val_acc"].get<double>() > best["val_acc"].get<double>()) best = r;
+  EXPECT_EQ(control.compressed_epoch, best["epoch"].get<int64_t>());
+  EXPECT_NEAR(control.compressed_accuracy, best["test_acc"].get<double>(), 1e-3);
+  const auto summary = nlohmann::json::parse(std::ifstream(root_ + "/control/summary.json"));
+  EXPECT_TRUE(summary["fp32_control"].get<bool>());
+  EXPECT_EQ(summary["finetune_key"], s.finetune_key);
+
+  // Another seed: another order, another key.
+  c.seed = 7;
+  c.epochs = 1;
+  c.log_dir = root_ + "/control_seed7";
+  const RunSummary other = run(c);
+  EXPECT_NE(other.finetune_key, s.finetune_key);
+  EXPECT_NE(read_metrics(root_ + "/control_seed7")[0]["data_order"], rows_c[0]["data_order"]);
+
+  EXPECT_NE(error_of([&] {
+              RunOptions t = c;
+              t.mode = "test";
+              run(t);
+            }).find("--fp32-control"),
+            std::string::npos);
+}
+
+TEST(FinetuneKey, IgnoresCompressionAndTargetDeviceOnly) {
+  const auto cfg = [](const std::string& extra) {
+    return nlohmann::json::parse(R"({"model": "resnet18", "epochs": 2, "optimizer": {"base_lr": 0.001})" +
+                                 extra + "}");
+  };
+  const std::string k = finetune_key(cfg(""));
+  EXPECT_EQ(k.size(), 16u);
+  EXPECT_EQ(finetune_key(cfg(R"(, "compression": {"algorithm": "quantization"}, "target_device": "CPU")")),
+            k);
+  EXPECT_EQ(finetune_key(cfg(R"(, "compression": [{"algorithm": "magnitude_sparsity"}])")), k);
+  EXPECT_NE(finetune_key(cfg(R"(, "batch_size": 64)")), k);
+  EXPECT_NE(finetune_key(nlohmann::json::parse(
+                R"({"model": "resnet18", "epochs": 3, "optimizer": {"base_lr": 0.001}})")),
+            k);
+  EXPECT_NE(finetune_key(nlohmann::json::parse(
+                R"({"model": "resnet18", "epochs": 2, "optimizer": {"base_lr": 0.002}})")),
+            k);
 }
 
 TEST_F(SamplePipeline, BadInputsGiveClearErrors) {
