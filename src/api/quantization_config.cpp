@@ -178,6 +178,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
                    "ignored_scopes", "target_scopes", "compression_lr_multiplier"});
   QuantizationConfig q;
   q.path = node.path();
+  q.file = node.file();
   if (node.has("initializer")) {
     ConfigNode init = node["initializer"];
     init.expect_object();

@@ -7,6 +7,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -172,6 +174,21 @@ TEST(QuantizationConfigBits, RejectsBitsTheTargetsHardwareConfigDoesNotAllow) {
   e = testing::error_of([&] { build(net, config_of(R"(, "activations": {"bits": 4})", "VPU")); });
   EXPECT_NE(e.find("compression.activations.bits"), std::string::npos) << e;
   EXPECT_NE(e.find("adaptive_avg_pool2d"), std::string::npos) << "names the pooling op: " << e;
+  // A config file is named too.
+  const std::string file = ::testing::TempDir() + "nncf_int4_cpu.json";
+  {
+    std::ofstream out(file);
+    out << R"({"input_info": {"sample_size": [2, 1, 12, 12]}, "target_device": "CPU",
+               "compression": {"algorithm": "quantization", "weights": {"bits": 4}}})";
+  }
+  e = testing::error_of([&] { build(net, Config::from_file(file)); });
+  EXPECT_EQ(e.rfind("nncf: " + file +
+                        ": compression.weights.bits: target_device CPU does not allow 4-bit weights at "
+                        "conv1|WEIGHT",
+                    0),
+            0u)
+      << e;
+  std::remove(file.c_str());
   // TRIAL has no HW config, and ANY allows what the user configures.
   for (const char* device : {"TRIAL", "ANY"}) {
     auto q = build(net, config_of(R"(, "weights": {"bits": 4}, "activations": {"bits": 6})", device));

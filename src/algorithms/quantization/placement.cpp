@@ -53,7 +53,7 @@ std::string Placer::section_path() const {
 
 void Placer::warn(const std::string& message) {
   setup_.warnings.push_back(message);
-  log_warning_once(message);
+  log_warning_once(file_prefix() + message);
 }
 
 // ---- which values are activations (computed from a data input) -----------------------------------
@@ -238,7 +238,7 @@ std::vector<QConfig> Placer::allowed(QuantizerGroup group, const std::string& sc
                                          " HW config allows none of the configured choices; using ",
                                          to_string(q), " as configured"));
       // One line per configuration, not per quantizer: the same choice usually repeats.
-      log_warning_once(c10::str(section_path(), ": target_device ", device(), " follows the ",
+      log_warning_once(c10::str(file_prefix(), section_path(), ": target_device ", device(), " follows the ",
                                 in_.hw->target_device(), " HW config, which does not allow ", to_string(q),
                                 " ", what, " at some ops; quantizing them as configured"));
     }
@@ -284,8 +284,9 @@ void Placer::reject(QuantizerGroup group, const Constraints& c, const std::vecto
     const std::string text = to_string(q);
     if (std::find(choices.begin(), choices.end(), text) == choices.end()) choices.push_back(text);
   }
-  TORCH_CHECK(false, "nncf: ", path, ": target_device ", device(), " does not allow ", asked, " at ", where,
-              " (the ", in_.hw->target_device(), " HW config allows ", c10::Join(", ", choices),
+  TORCH_CHECK(false, "nncf: ", file_prefix(), path, ": target_device ", device(), " does not allow ", asked,
+              " at ", where, " (the ", in_.hw->target_device(), " HW config allows ",
+              c10::Join(", ", choices),
               " there); set \"target_device\": \"TRIAL\" to quantize without hardware constraints");
 }
 

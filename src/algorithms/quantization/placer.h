@@ -88,6 +88,8 @@ class Placer {
   std::string device() const;
   /// `config_.path`, or "quantization" for a config built in code.
   std::string section_path() const;
+  /// "<config file>: ", or "" when the config has no file.
+  std::string file_prefix() const { return config_.file.empty() ? "" : config_.file + ": "; }
   /// Records a warning and sends it to the log (once per distinct text).
   void warn(const std::string& message);
   void warn_unmatched_scopes();

@@ -113,6 +113,8 @@ struct StagedQuantizationParams {
 struct QuantizationConfig {
   /// JSON path of the section (`compression[1]`), for errors raised after parsing.
   std::string path;
+  /// The config file the section was read from; empty for a string or a struct built in code.
+  std::string file;
 
   /// `initializer.range`: one entry for the object form, the entries of the per-layer list form.
   /// Default: one `RangeInitConfig{}` (256 samples, `mixed_min_max`).
