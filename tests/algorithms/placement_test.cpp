@@ -361,6 +361,31 @@ TEST(QuantizerPlacement, PresetAppliesOnlyWhereNncfAppliesIt) {
   EXPECT_EQ(activation_modes(config, "VPU"), sym) << "an explicit mode applies everywhere";
 }
 
+// A conv whose weight is computed in forward from a parameter: neither a parameter nor an
+// activation, so it gets no quantizer, and placement says so.
+struct ComputedWeightNetImpl : torch::nn::Module {
+  ComputedWeightNetImpl() { w = register_parameter("w", torch::randn({4, 3, 3, 3})); }
+  torch::Tensor forward(torch::Tensor x) { return torch::conv2d(x, w * 0.5, {}, 1, 1); }
+  torch::Tensor w;
+};
+TORCH_MODULE(ComputedWeightNet);
+
+TEST(QuantizerPlacement, WarnsAboutAConvWhoseWeightIsComputed) {
+  ComputedWeightNet net;
+  auto c = capture_of(net, {2, 3, 8, 8});
+  QuantizerSetup s = place(c, QuantizationConfig{}, "CPU");
+  EXPECT_EQ(s.count(QuantizerGroup::Weights), 0u) << s.to_string();
+  ASSERT_EQ(s.warnings.size(), 1u) << s.to_string();
+  EXPECT_NE(s.warnings[0].find(
+                "its weight is computed in forward, not a parameter of the model, so it is not quantized"),
+            std::string::npos)
+      << s.warnings[0];
+  // Ignoring the op's weights is a choice, not something to warn about.
+  QuantizationConfig ignored;
+  ignored.weights.ignored_scopes = {"{re}conv"};
+  EXPECT_TRUE(place(c, ignored, "CPU").warnings.empty()) << place(c, ignored, "CPU").to_string();
+}
+
 // A small concat model: two conv-relu branches concatenated into a third conv.
 struct ConcatNetImpl : torch::nn::Module {
   ConcatNetImpl() {

@@ -390,8 +390,8 @@ size_t distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 // A scope entry that matches no op changes nothing -- most often a typo or a name in another
-// framework's form. NNCF 2.4 does not check (later versions raise unless `validate_scopes` is
-// false); a warning keeps configs written for other models usable.
+// framework's form. Recent NNCF versions raise here unless `validate_scopes` is false; a warning
+// keeps a config written for a family of models usable on each of them.
 void Placer::warn_unmatched_scopes() {
   std::vector<std::string> scopes;
   for (const Node* n : graph_.nodes()) scopes.push_back(n->scope());
