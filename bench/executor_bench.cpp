@@ -7,6 +7,8 @@
 //   executor.fwd_bwd_ms.{eager,captured}_resnet18_b32   the medians behind it
 //   executor.fwd_bwd_ratio.resnet18w4_b1      the same at width 4, batch 1: dominated by per-op
 //                                             overhead, so it shows the interpreter's own cost
+//   executor.fwd_ratio.resnet18w4_b1_eval     eval-mode forward under NoGradGuard (inference) at
+//                                             width 4, batch 1: the per-call cost of a forward
 //   executor.hook_call_overhead_us            AnyModule::forward over a direct call, per hook call
 
 #include <torch/torch.h>
@@ -66,6 +68,19 @@ std::array<double, 3> time_fwd_bwd(int64_t width, int64_t batch, int warmup, int
   return {median(samples[0]), median(samples[1]), median_ratio(samples[1], samples[0])};
 }
 
+// Inference: eval mode, no autograd. Returns the median per-round ratio captured / eager.
+double fwd_eval_ratio(int64_t width, int64_t batch, int rounds, int iters) {
+  Pair p = make_pair(width);
+  p.eager->eval();
+  p.captured->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({batch, 3, 32, 32});
+  torch::Tensor sink;
+  auto samples = interleaved({[&] { sink = p.eager->forward(x); }, [&] { sink = p.captured->forward(x); }},
+                             /*warmup=*/2, rounds, iters);
+  return median_ratio(samples[1], samples[0]);
+}
+
 struct IdentityImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return x; }
 };
@@ -101,6 +116,8 @@ std::vector<Metric> run_executor(const Options& options) {
   out.push_back({"executor.fwd_bwd_ms.captured_resnet18_b32", captured_ms, "ms", std::nullopt, true});
   auto small = time_fwd_bwd(/*width=*/4, /*batch=*/1, /*warmup=*/2, rounds + 5, /*iters=*/20);
   out.push_back({"executor.fwd_bwd_ratio.resnet18w4_b1", small[2], "x", std::nullopt, true});
+  out.push_back({"executor.fwd_ratio.resnet18w4_b1_eval",
+                 fwd_eval_ratio(/*width=*/4, /*batch=*/1, rounds + 5, 50), "x", std::nullopt, true});
   out.push_back({"executor.hook_call_overhead_us", hook_call_overhead_us(), "us", std::nullopt, true});
   return out;
 }

@@ -16,6 +16,14 @@
 // activation alive until the end of forward made forward 1.14x slower on ResNet-18 (batch 32):
 // fresh large allocations page-fault, while freed blocks are reused warm (libtorch-recipes.md §3).
 
+// Note [Per-call frames]
+// LibTorch users serve one module from several threads, and an inserted module may itself run a
+// model. So nothing a run writes lives in the Program: each run() builds a Frame (a value per
+// slot and the argument stack) on its own stack frame, and constants are copied out of the
+// immutable constants_ table. The frame costs two allocations per forward, sized at compile time
+// so they never grow; a cache of frames kept between calls (thread_local or pooled) would save
+// only those, and would have to deal with nested runs and with memory held by idle threads.
+
 namespace nncf::runtime::detail {
 namespace {
 
@@ -33,14 +41,14 @@ bool needs_jit_node(const torch::jit::Operator& op) {
 }  // namespace
 
 uint32_t Program::new_slot() {
-  slots_.emplace_back();
+  constants_.emplace_back();
   is_constant_.push_back(0);
   return num_slots_++;
 }
 
 uint32_t Program::constant_slot(c10::IValue v) {
   uint32_t s = new_slot();
-  slots_[s] = std::move(v);
+  constants_[s] = std::move(v);
   is_constant_[s] = 1;
   return s;
 }
@@ -251,6 +259,7 @@ Program::Program(const ir::Graph& graph, const std::vector<Hook>& hooks) {
     }
   }
   for (const ir::Value* v : graph.outputs()) output_slots_.push_back(slot_of.at(v));
+  for (const Step& step : steps_) max_args_ = std::max({max_args_, step.in.size(), step.out.size()});
   compute_liveness();
   choose_inplace();
 }
@@ -263,7 +272,9 @@ void Program::choose_inplace() {
     if (step.kind == Kind::Hook) seen_by_modules.insert(step.in.begin(), step.in.end());
   }
   for (Step& step : steps_) {
-    if (step.inplace_op && step.move_in[0] && !seen_by_modules.count(step.in[0])) step.op = step.inplace_op;
+    if (step.inplace_op && step.from[0] == ArgFrom::Move && !seen_by_modules.count(step.in[0])) {
+      step.op = step.inplace_op;
+    }
   }
 }
 
@@ -276,94 +287,108 @@ void Program::compute_liveness() {
   }
   std::vector<uint8_t> keep = is_constant_;
   for (uint32_t s : output_slots_) keep[s] = 1;
-  for (Step& step : steps_) step.move_in.assign(step.in.size(), 0);
+  for (Step& step : steps_) {
+    step.from.assign(step.in.size(), ArgFrom::Copy);
+    for (size_t k = 0; k < step.in.size(); ++k) {
+      if (is_constant_[step.in[k]]) step.from[k] = ArgFrom::Constant;
+    }
+  }
   for (uint32_t s = 0; s < num_slots_; ++s) {
     if (keep[s] || last[s] < 0) continue;
     Step& step = steps_[last[s]];
     bool written = std::find(step.out.begin(), step.out.end(), s) != step.out.end();
     auto reads = std::count(step.in.begin(), step.in.end(), s);
     if (!written && reads == 1) {
-      step.move_in[std::find(step.in.begin(), step.in.end(), s) - step.in.begin()] = 1;
+      step.from[std::find(step.in.begin(), step.in.end(), s) - step.in.begin()] = ArgFrom::Move;
     } else {
       step.release.push_back(s);
     }
   }
 }
 
-void Program::skip(const Step& step) {
+void Program::skip(const Step& step, Frame& frame) {
   // What this step would have consumed or released dies here all the same.
   for (size_t k = 0; k < step.in.size(); ++k) {
-    if (step.move_in[k]) slots_[step.in[k]] = c10::IValue();
+    if (step.from[k] == ArgFrom::Move) frame.values[step.in[k]] = c10::IValue();
   }
-  for (uint32_t s : step.release) slots_[s] = c10::IValue();
+  for (uint32_t s : step.release) frame.values[s] = c10::IValue();
 }
 
-void Program::execute(Step& step) {
+void Program::execute(const Step& step, Frame& frame) const {
+  torch::jit::Stack& stack = frame.stack;
+  std::vector<c10::IValue>& values = frame.values;
   for (size_t k = 0; k < step.in.size(); ++k) {
-    if (step.move_in[k]) {
-      stack_.push_back(std::move(slots_[step.in[k]]));
-    } else {
-      stack_.push_back(slots_[step.in[k]]);
+    const uint32_t s = step.in[k];
+    switch (step.from[k]) {
+      case ArgFrom::Move:
+        stack.push_back(std::move(values[s]));
+        break;
+      case ArgFrom::Copy:
+        stack.push_back(values[s]);
+        break;
+      case ArgFrom::Constant:
+        stack.push_back(constants_[s]);
+        break;
     }
   }
   switch (step.kind) {
     case Kind::Dispatch:
-      step.op->callBoxed(&stack_);
+      step.op->callBoxed(&stack);
       break;
     case Kind::Jit:
-      step.jit_op(stack_);
+      step.jit_op(stack);
       break;
     case Kind::Hook: {
-      at::Tensor result = step.hook.forward<at::Tensor>(std::move(stack_[0]).toTensor());
-      stack_[0] = std::move(result);
+      at::Tensor result = step.hook.forward<at::Tensor>(std::move(stack[0]).toTensor());
+      stack[0] = std::move(result);
       break;
     }
     case Kind::ListConstruct: {
-      c10::IValue list = construct_list(step.list_kind);
-      stack_.clear();
-      stack_.push_back(std::move(list));
+      c10::IValue list = construct_list(step.list_kind, stack);
+      stack.clear();
+      stack.push_back(std::move(list));
       break;
     }
     case Kind::TupleConstruct: {
-      auto tuple = c10::ivalue::Tuple::create(std::vector<c10::IValue>(
-          std::make_move_iterator(stack_.begin()), std::make_move_iterator(stack_.end())));
-      stack_.clear();
-      stack_.emplace_back(std::move(tuple));
+      auto tuple = c10::ivalue::Tuple::create(std::vector<c10::IValue>(std::make_move_iterator(stack.begin()),
+                                                                       std::make_move_iterator(stack.end())));
+      stack.clear();
+      stack.emplace_back(std::move(tuple));
       break;
     }
     case Kind::ListUnpack:
     case Kind::TupleUnpack: {
-      c10::IValue packed = std::move(stack_[0]);
-      stack_.clear();
+      c10::IValue packed = std::move(stack[0]);
+      stack.clear();
       c10::ArrayRef<c10::IValue> elements =
           step.kind == Kind::ListUnpack ? packed.toListRef() : packed.toTupleRef().elements();
       TORCH_CHECK(elements.size() == step.out.size(), "expected ", step.out.size(),
                   " elements to unpack, got ", elements.size());
-      stack_.insert(stack_.end(), elements.begin(), elements.end());
+      stack.insert(stack.end(), elements.begin(), elements.end());
       break;
     }
     case Kind::ModeSelect: {
-      c10::IValue picked = std::move(stack_[stack_[0].toBool() ? 1 : 2]);
-      stack_.clear();
-      stack_.push_back(std::move(picked));
+      c10::IValue picked = std::move(stack[stack[0].toBool() ? 1 : 2]);
+      stack.clear();
+      stack.push_back(std::move(picked));
       break;
     }
     case Kind::TupleIndex: {
-      c10::IValue tuple = std::move(stack_[0]);
-      int64_t index = stack_[1].toInt();
-      stack_.clear();
+      c10::IValue tuple = std::move(stack[0]);
+      int64_t index = stack[1].toInt();
+      stack.clear();
       const auto& elements = tuple.toTupleRef().elements();
       int64_t n = static_cast<int64_t>(elements.size());
       TORCH_CHECK(index >= -n && index < n, "tuple index ", index, " out of range for a tuple of ", n);
-      stack_.push_back(elements[index < 0 ? index + n : index]);
+      stack.push_back(elements[index < 0 ? index + n : index]);
       break;
     }
   }
-  TORCH_INTERNAL_ASSERT(stack_.size() == step.out.size(), step.where, " left ", stack_.size(),
+  TORCH_INTERNAL_ASSERT(stack.size() == step.out.size(), step.where, " left ", stack.size(),
                         " values on the stack, expected ", step.out.size());
-  for (size_t k = 0; k < step.out.size(); ++k) slots_[step.out[k]] = std::move(stack_[k]);
-  stack_.clear();
-  for (uint32_t s : step.release) slots_[s] = c10::IValue();
+  for (size_t k = 0; k < step.out.size(); ++k) values[step.out[k]] = std::move(stack[k]);
+  stack.clear();
+  for (uint32_t s : step.release) values[s] = c10::IValue();
 }
 
 namespace {
@@ -378,35 +403,28 @@ c10::IValue typed_list(torch::jit::Stack& stack, F&& element) {
 
 // Boxed kernels read `int[]` with toIntVector(), which accepts only an int-typed list, so a list
 // gets the element type its IR value declares; anything else is a list of Any.
-c10::IValue Program::construct_list(ListKind kind) {
+c10::IValue Program::construct_list(ListKind kind, torch::jit::Stack& stack) {
   switch (kind) {
     case ListKind::Int:
-      return typed_list<int64_t>(stack_, [](c10::IValue& v) { return v.toInt(); });
+      return typed_list<int64_t>(stack, [](c10::IValue& v) { return v.toInt(); });
     case ListKind::Double:
-      return typed_list<double>(stack_, [](c10::IValue& v) { return v.toDouble(); });
+      return typed_list<double>(stack, [](c10::IValue& v) { return v.toDouble(); });
     case ListKind::Bool:
-      return typed_list<bool>(stack_, [](c10::IValue& v) { return v.toBool(); });
+      return typed_list<bool>(stack, [](c10::IValue& v) { return v.toBool(); });
     case ListKind::Tensor:
-      return typed_list<at::Tensor>(stack_, [](c10::IValue& v) { return std::move(v).toTensor(); });
+      return typed_list<at::Tensor>(stack, [](c10::IValue& v) { return std::move(v).toTensor(); });
     case ListKind::OptionalTensor:
-      return typed_list<c10::optional<at::Tensor>>(stack_, [](c10::IValue& v) {
+      return typed_list<c10::optional<at::Tensor>>(stack, [](c10::IValue& v) {
         return v.isNone() ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(std::move(v).toTensor());
       });
     case ListKind::Generic: {
       c10::impl::GenericList list(c10::AnyType::get());
-      list.reserve(stack_.size());
-      for (c10::IValue& v : stack_) list.push_back(std::move(v));
+      list.reserve(stack.size());
+      for (c10::IValue& v : stack) list.push_back(std::move(v));
       return list;
     }
   }
   TORCH_INTERNAL_ASSERT(false, "unhandled list kind");
-}
-
-void Program::clear_values() {
-  stack_.clear();
-  for (uint32_t s = 0; s < num_slots_; ++s) {
-    if (!is_constant_[s]) slots_[s] = c10::IValue();
-  }
 }
 
 namespace {
@@ -424,7 +442,7 @@ void check_shape(size_t i, const ir::Value& v, const at::Tensor& t) {
 }  // namespace
 
 c10::IValue Program::run(std::vector<c10::IValue> data, bool training, bool bn_adaptation,
-                         const std::vector<at::Tensor>& tensors) {
+                         const std::vector<at::Tensor>& tensors) const {
   TORCH_CHECK(data.size() == data_slots_.size(), "nncf::CompressedModel: forward expects ",
               data_slots_.size(), " inputs, got ", data.size());
   for (size_t i = 0; i < data.size(); ++i) {
@@ -433,11 +451,17 @@ c10::IValue Program::run(std::vector<c10::IValue> data, bool training, bool bn_a
                 "') must be a Tensor, got ", data[i].tagKind());
     if (!v->shape().empty()) check_shape(i, *v, data[i].toTensor());
   }
-  for (size_t i = 0; i < data.size(); ++i) slots_[data_slots_[i]] = std::move(data[i]);
-  if (training_slot_) slots_[*training_slot_] = c10::IValue(training);
-  if (bn_training_slot_) slots_[*bn_training_slot_] = c10::IValue(training || bn_adaptation);
+  // Note [Per-call frames]: everything this call writes lives here, and dies with it (an
+  // exception included).
+  Frame frame;
+  frame.values.resize(num_slots_);
+  frame.stack.reserve(max_args_);
+  std::vector<c10::IValue>& values = frame.values;
+  for (size_t i = 0; i < data.size(); ++i) values[data_slots_[i]] = std::move(data[i]);
+  if (training_slot_) values[*training_slot_] = c10::IValue(training);
+  if (bn_training_slot_) values[*bn_training_slot_] = c10::IValue(training || bn_adaptation);
   TORCH_INTERNAL_ASSERT(tensors.size() == tensor_slots_.size());
-  for (size_t i = 0; i < tensors.size(); ++i) slots_[tensor_slots_[i]] = tensors[i];
+  for (size_t i = 0; i < tensors.size(); ++i) values[tensor_slots_[i]] = tensors[i];
 
   size_t i = 0;
   try {
@@ -445,31 +469,23 @@ c10::IValue Program::run(std::vector<c10::IValue> data, bool training, bool bn_a
     const ir::RunsIn other = training ? ir::RunsIn::Eval : ir::RunsIn::Training;
     for (; i < steps_.size(); ++i) {
       if (steps_[i].runs_in == other) {
-        skip(steps_[i]);
+        skip(steps_[i], frame);
       } else {
-        execute(steps_[i]);
+        execute(steps_[i], frame);
       }
     }
   } catch (c10::Error& e) {
-    clear_values();
     e.add_context(c10::str("nncf::CompressedModel: while running ", steps_[i].where));
-    throw;
-  } catch (...) {
-    clear_values();
     throw;
   }
 
-  c10::IValue result;
-  if (output_slots_.size() == 1) {
-    result = slots_[output_slots_[0]];
-  } else if (!output_slots_.empty()) {
-    std::vector<c10::IValue> outs;
-    outs.reserve(output_slots_.size());
-    for (uint32_t s : output_slots_) outs.push_back(slots_[s]);
-    result = c10::ivalue::Tuple::create(std::move(outs));
-  }
-  clear_values();
-  return result;
+  if (output_slots_.size() == 1) return std::move(values[output_slots_[0]]);
+  if (output_slots_.empty()) return c10::IValue();
+  // Copies: one value may be returned twice.
+  std::vector<c10::IValue> outs;
+  outs.reserve(output_slots_.size());
+  for (uint32_t s : output_slots_) outs.push_back(values[s]);
+  return c10::ivalue::Tuple::create(std::move(outs));
 }
 
 }  // namespace nncf::runtime::detail

@@ -72,6 +72,13 @@ class CompressedModelImpl : public torch::nn::Module {
   /// (see set_batchnorm_adaptation for the exception).
   /// Returns the single graph output (a tuple when the graph has several). Throws c10::Error if
   /// the inputs do not match the Data inputs; an error raised inside a node names the node.
+  ///
+  /// Thread safety: each call keeps its values to itself, so several threads may run forward on
+  /// one model at once (and an inserted module may run a model from its own forward), as long as
+  /// no thread changes the model meanwhile (insert, remove, train/eval, batch-norm adaptation,
+  /// load, optimizer steps). What the graph itself writes is shared as in an eager module: in
+  /// training mode (or with batch-norm adaptation) concurrent calls race on the BatchNorm running
+  /// statistics. Inserted modules must be safe to run concurrently too (nncf's are in eval mode).
   c10::IValue forward(std::vector<c10::IValue> inputs);
   /// Convenience for one tensor in, one tensor out.
   torch::Tensor forward(const torch::Tensor& x);
