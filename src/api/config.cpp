@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 
@@ -72,6 +73,54 @@ std::string join_quoted(const std::vector<std::string>& items) {
   for (const auto& s : items) out += (out.empty() ? "" : ", ") + json_quoted(s);
   return out;
 }
+
+// Follows the parser's events to know the JSON path of the value being parsed, for errors the
+// parser raises without a position (a number that overflows a double).
+class JsonPathTracker {
+ public:
+  bool operator()(int /*depth*/, nlohmann::json::parse_event_t event, Json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        frames_.push_back({event == E::array_start, "", 0});
+        break;
+      case E::key:
+        frames_.back().key = parsed.get<std::string>();
+        break;
+      case E::object_end:
+      case E::array_end:
+        frames_.pop_back();
+        if (!frames_.empty()) ++frames_.back().count;
+        break;
+      case E::value:
+        if (!frames_.empty()) ++frames_.back().count;
+        break;
+    }
+    return true;  // keep everything
+  }
+
+  /// The path of the value after the last one parsed, spelt as ConfigNode spells paths.
+  std::string path() const {
+    std::string p;
+    for (const Frame& f : frames_) {
+      if (f.array) {
+        p += "[" + std::to_string(f.count) + "]";
+      } else {
+        p += is_identifier(f.key) ? (p.empty() ? f.key : "." + f.key) : "[" + json_quoted(f.key) + "]";
+      }
+    }
+    return p;
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    std::string key;  // objects: the current member
+    size_t count;     // arrays: the elements parsed so far
+  };
+  std::vector<Frame> frames_;
+};
 
 }  // namespace
 
@@ -174,13 +223,34 @@ bool ConfigNode::as_bool() const {
 }
 
 int64_t ConfigNode::as_int() const {
-  Kind k = kind();
-  if (k == Kind::Integer) return impl_->value->get<int64_t>();
-  if (k == Kind::Number) {
-    double d = impl_->value->get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+  // nlohmann holds a non-negative integer as uint64 and an integer past 64 bits (or one written
+  // with a fraction or an exponent) as a double; either may be outside int64, and converting an
+  // out-of-range double to int64 is undefined behaviour. So check the range before converting.
+  const Json* v = impl_->value;
+  const auto out_of_range = [&] {
+    fail("expected an integer in [" + std::to_string(INT64_MIN) + ", " + std::to_string(INT64_MAX) +
+         "], got " + describe(v));
+  };
+  switch (kind()) {
+    case Kind::Integer:
+      if (v->is_number_unsigned()) {
+        const auto u = v->get<uint64_t>();
+        if (u > static_cast<uint64_t>(INT64_MAX)) out_of_range();
+        return static_cast<int64_t>(u);
+      }
+      return v->get<int64_t>();
+    case Kind::Number: {
+      const double d = v->get<double>();
+      if (std::trunc(d) != d) break;  // also NaN and infinities
+      // -2^63 and 2^63 are exact doubles; every integral double in [-2^63, 2^63) fits.
+      constexpr double kTwo63 = 9223372036854775808.0;
+      if (!(d >= -kTwo63 && d < kTwo63)) out_of_range();
+      return static_cast<int64_t>(d);
+    }
+    default:
+      break;
   }
-  fail("expected an integer, got " + describe(impl_->value));
+  fail("expected an integer, got " + describe(v));
 }
 
 int64_t ConfigNode::as_int(int64_t min, int64_t max) const {
@@ -340,8 +410,17 @@ Config Config::from_file(const std::string& path) {
 
 Config Config::from_string(const std::string& text, const std::string& source) {
   auto document = std::make_shared<Json>();
+  JsonPathTracker tracker;
   try {
-    *document = Json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    *document = Json::parse(text, std::ref(tracker), /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // The only out_of_range the parser throws: a number past the range of a double (`1e400`).
+    std::string what = e.what();
+    auto quote = what.find('\'');
+    std::string number = quote == std::string::npos ? what : what.substr(quote + 1, what.size() - quote - 2);
+    std::string where = tracker.path().empty() ? "<root>" : tracker.path();
+    TORCH_CHECK(false, source.empty() ? "" : source + ": ", where,
+                ": number out of the range of a double: ", number);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     size_t line = 1, column = 1, end = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());

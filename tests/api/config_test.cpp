@@ -319,6 +319,54 @@ TEST(Config, IntegralNumbersAcceptedAsIntegers) {
       << message;
 }
 
+// Numbers an int64 cannot hold are errors naming the path, never a wrapped or saturated value:
+// nlohmann stores 2^63 and above as unsigned, and integers past 2^64 (or written with an
+// exponent) as doubles, which converted unchecked to int64 are undefined behaviour.
+TEST(Config, OutOfRangeIntegersFailNamingThePath) {
+  for (const char* number : {"18446744073709551615", "9223372036854775808", "18446744073709551616", "1e300",
+                             "-1e20", "9.3e18", "-9223372036854775809.5e3"}) {
+    SCOPED_TRACE(number);
+    Config config = Config::from_string(std::string(R"({"batch_size": )") + number + "}", "n.json");
+    std::string message = error_of([&] { config.root()["batch_size"].as_int(); });
+    EXPECT_NE(message.find("n.json: batch_size: expected an integer in [-9223372036854775808, "
+                           "9223372036854775807], got "),
+              std::string::npos)
+        << message;
+  }
+  // The limits themselves are integers.
+  Config limits = Config::from_string(R"({"a": 9223372036854775807, "b": -9223372036854775808,
+                                          "c": -9.223372036854775808e18, "d": 4611686018427387904.0})");
+  EXPECT_EQ(limits.root()["a"].as_int(), INT64_MAX);
+  EXPECT_EQ(limits.root()["b"].as_int(), INT64_MIN);
+  EXPECT_EQ(limits.root()["c"].as_int(), INT64_MIN);
+  EXPECT_EQ(limits.root()["d"].as_int(), int64_t{1} << 62);
+  // Through a section parser: the bound check sees the number as written, not a wrapped one.
+  Config section = Config::from_string(
+      R"({"compression": {"algorithm": "magnitude_sparsity", "params": {"patience": 18446744073709551615}}})");
+  std::string message = error_of([&] { section.require_supported(); });
+  EXPECT_NE(message.find("compression.params.patience: expected an integer in [-9223372036854775808, "
+                         "9223372036854775807], got 18446744073709551615 (integer)"),
+            std::string::npos)
+      << message;
+}
+
+// A number past the range of a double is refused by the JSON parser; the error is a c10::Error
+// naming the file and the JSON path, like every other config error.
+TEST(Config, NumberOverflowNamesThePath) {
+  std::string message = error_of([] {
+    Config::from_string(R"({"compression": [{"algorithm": "magnitude_sparsity",
+                            "params": {"multistep_steps": [1, 2e999]}}]})",
+                        "o.json");
+  });
+  EXPECT_NE(message.find("o.json: compression[0].params.multistep_steps[1]: number out of the range of a "
+                         "double: 2e999"),
+            std::string::npos)
+      << message;
+  message = error_of([] { Config::from_string(R"({"target_device": "CPU", "x y": -1e400})", "o.json"); });
+  EXPECT_NE(message.find("o.json: [\"x y\"]: number out of the range of a double: -1e400"), std::string::npos)
+      << message;
+}
+
 TEST(Config, EnumsToString) {
   EXPECT_STREQ(to_string(TargetDevice::CpuSpr), "CPU_SPR");
   EXPECT_STREQ(to_string(InputFiller::Random), "random");

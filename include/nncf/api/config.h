@@ -61,7 +61,8 @@ class ConfigNode {
   std::vector<ConfigNode> elements() const;
 
   bool as_bool() const;
-  /// An integer; a number with an integral value (`256.0`) is accepted.
+  /// An integer; a number with an integral value (`256.0`) is accepted. A value outside the
+  /// range of int64_t fails (it is never wrapped or saturated).
   int64_t as_int() const;
   int64_t as_int(int64_t min, int64_t max) const;
   double as_double() const;
