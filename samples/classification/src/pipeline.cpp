@@ -19,6 +19,7 @@
 #include "nncf/api/checkpoint.h"
 #include "nncf/api/compression.h"
 #include "nncf/runtime/files.h"
+#include "onnx_weights.h"
 #include "report.h"
 #include "sample_config.h"
 #include "training.h"
@@ -108,6 +109,7 @@ struct Run {
     log_dir = o.log_dir.empty() ? c10::str("runs/", fs::path(o.config).stem().string()) : o.log_dir;
     fs::create_directories(log_dir);
     summary.model = config.model.name;
+    summary.model_width = config.model.width;
     summary.dataset = config.dataset;
     summary.compression = config.compression_name();
     summary.fp32_control = o.fp32_control;
@@ -453,7 +455,12 @@ struct Run {
   void export_and_check(const nncf::CompressionController& ctrl) {
     summary.onnx_path = o.onnx.empty() ? log_dir + "/model.onnx" : o.onnx;
     ctrl.export_model(summary.onnx_path);
-    std::cout << "ONNX: " << summary.onnx_path << "\n";
+    const OnnxWeightBytes bytes = onnx_weight_bytes(summary.onnx_path);
+    summary.file_compression_rate = bytes.rate();
+    std::cout << "ONNX: " << summary.onnx_path << " (" << bytes.tensors << " conv/linear weights, "
+              << bytes.stored_bytes / 1024 << " KiB as stored, FP32 " << bytes.fp32_bytes / 1024
+              << " KiB: " << summary.file_compression_rate << "x; nominal " << summary.compression_rate
+              << "x)\n";
     if (!o.onnx_eval) return;
     std::string why_not;
     summary.onnx_accuracy = onnxruntime_accuracy(summary.onnx_path, *test_set, why_not);
@@ -485,23 +492,27 @@ struct Run {
   }
 
   void write_summary() const {
-    nlohmann::json j = {{"model", summary.model},
-                        {"dataset", summary.dataset},
-                        {"config", o.config},
-                        {"compression", summary.compression},
-                        {"fp32_control", summary.fp32_control},
-                        {"finetune_key", summary.finetune_key},
-                        {"selection", selection_name()},
-                        {"val_samples", val_set ? val_set->size() : 0},
-                        {"fp32_accuracy", summary.fp32_accuracy},
-                        {"fp32_val_accuracy", json_number(summary.fp32_val_accuracy)},
-                        {"fp32_epoch", summary.fp32_epoch},
-                        {"compressed_accuracy", summary.compressed_accuracy},
-                        {"compressed_val_accuracy", json_number(summary.compressed_val_accuracy)},
-                        {"compressed_epoch", summary.compressed_epoch},
-                        {"compression_rate", summary.compression_rate},
-                        {"onnx_accuracy", summary.onnx_accuracy},
-                        {"onnx_path", summary.onnx_path}};
+    nlohmann::json j = {
+        {"model", summary.model},
+        {"dataset", summary.dataset},
+        {"config", o.config},
+        {"compression", summary.compression},
+        {"fp32_control", summary.fp32_control},
+        {"epochs", config.epochs},
+        {"finetune_key", summary.finetune_key},
+        {"selection", selection_name()},
+        {"val_samples", val_set ? val_set->size() : 0},
+        {"fp32_accuracy", summary.fp32_accuracy},
+        {"fp32_val_accuracy", json_number(summary.fp32_val_accuracy)},
+        {"fp32_epoch", summary.fp32_epoch},
+        {"compressed_accuracy", summary.compressed_accuracy},
+        {"compressed_val_accuracy", json_number(summary.compressed_val_accuracy)},
+        {"compressed_epoch", summary.compressed_epoch},
+        {"compression_rate", summary.compression_rate},
+        {"file_compression_rate", summary.file_compression_rate},
+        {"model_params", {{"width", config.model.width}, {"small_input", config.model.small_input}}},
+        {"onnx_accuracy", summary.onnx_accuracy},
+        {"onnx_path", summary.onnx_path}};
     nncf::runtime::write_file_atomically(log_dir + "/summary.json", j.dump(2) + "\n", "classification");
   }
 };

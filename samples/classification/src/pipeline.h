@@ -68,7 +68,13 @@ struct RunSummary {
   double compressed_val_accuracy = std::nan("");
   /// The selected epochs (1-based; 0: initialization, or weights from --pretrained; -1: none).
   int64_t fp32_epoch = 0, compressed_epoch = -1;
-  double compression_rate = 1;  ///< FP32 weight bits / compressed weight bits
+  /// Nominal: FP32 weight bits / compressed weight bits (bit width, nonzero fraction) of the conv
+  /// and linear weights.
+  double compression_rate = 1;
+  /// What the ONNX export achieves: FP32 bytes of those weights / the bytes the file stores them
+  /// in (onnx_weights.h); 0 when nothing was exported.
+  double file_compression_rate = 0;
+  double model_width = 1;       ///< model_params.width: 0.25 is a quarter of the channels of every layer
   double onnx_accuracy = -1;    ///< the export in ONNX Runtime; -1 when not measured
   std::string onnx_path;
 };

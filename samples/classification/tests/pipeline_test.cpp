@@ -226,6 +226,11 @@ TEST_F(SamplePipeline, TrainsCompressesExportsAndResumesExactly) {
   EXPECT_NEAR(s.fp32_accuracy, fp32.fp32_accuracy, 1e-9);
   EXPECT_GT(s.compressed_accuracy, 20);
   EXPECT_NEAR(s.compression_rate, 4.0, 1e-9) << "8-bit weights everywhere";
+  // The QDQ export keeps each weight as an FP32 initializer followed by QuantizeLinear /
+  // DequantizeLinear: the file saves nothing (ONNX Runtime folds them to int8 when it loads).
+  EXPECT_NEAR(s.file_compression_rate, 1.0, 1e-9);
+  EXPECT_NEAR(fp32.file_compression_rate, 1.0, 1e-9);
+  EXPECT_EQ(s.model_width, 1.0);
   EXPECT_NEAR(s.onnx_accuracy, s.compressed_accuracy, 1.0) << "ONNX Runtime on the INT8 export";
   for (const char* f : {"best.nncf", "last.nncf", "model.onnx", "summary.json", "metrics.csv", "metrics.jsonl"})
     EXPECT_TRUE(fs::exists(root_ + "/int8_a/" + f)) << f;
