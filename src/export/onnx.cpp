@@ -104,6 +104,7 @@ class Exporter {
   std::unordered_map<std::string, std::vector<HookAt>> input_hooks_, pre_hooks_, post_hooks_;
   std::map<const ir::Value*, at::Tensor> evaluated_;
   std::unordered_map<const ir::Node*, detail::BatchNormFold> folds_;  // by conv and by batch_norm
+  detail::ConstantFolder folder_;
 };
 
 class NodeContext : public detail::Context {
@@ -161,7 +162,8 @@ std::optional<at::Tensor> Exporter::tensor_value(const ir::Value* v) {
   return evaluated_[v] = t.detach();
 }
 
-std::string Exporter::apply_hooks(const std::vector<HookAt>& hooks, std::string name, const WeightInput* weight) {
+std::string Exporter::apply_hooks(const std::vector<HookAt>& hooks, std::string name,
+                                  const WeightInput* weight) {
   for (const HookAt& ha : hooks) {
     std::optional<std::string> out;
     for (const HookExporter& ex : exporters_) {
@@ -179,6 +181,7 @@ std::string Exporter::apply_hooks(const std::vector<HookAt>& hooks, std::string 
 }
 
 Sym Exporter::value(const ir::Value* v) {
+  if (folder_.is_folded(v)) return folder_.sym(v, b_);
   if (auto it = syms_.find(v); it != syms_.end()) return it->second;
   TORCH_CHECK(v->is_graph_input(), kWho, ": value %", v->name(),
               " is used before it is computed (is its producer ", "train-only?)");
@@ -344,14 +347,31 @@ onnx::ModelProto Exporter::run() {
   }
 
   find_foldable_batch_norms();
+  // What constant folding may read (Note [Constant folding]): parameters and buffers that no
+  // inserted module changes, and the mode.
+  const detail::ConstantFolder::KnownInput known = [this](const ir::Value* v) -> std::optional<c10::IValue> {
+    if (v->role() == ir::InputRole::Training) return c10::IValue(false);
+    if (input_hooks_.count(v->name())) return std::nullopt;
+    if (auto t = tensor_value(v)) return c10::IValue(*t);
+    return std::nullopt;
+  };
   for (const ir::Node* node : graph_.nodes()) {
     if (node->runs_in() == ir::RunsIn::Training) continue;
     NodeContext ctx(*this, *node);
     if (node->metatype() == ir::Metatype::ModeSelect) {
-      ctx.set_output(0, ctx.arg(2));  // the eval value
+      const ir::Arg& eval = node->input(2);  // the eval value
+      if (eval.is_value() && folder_.is_folded(eval.value())) {
+        folder_.alias(node->output(), eval.value());
+      } else {
+        ctx.set_output(0, ctx.arg(2));
+      }
       continue;
     }
     const detail::Converter* convert = detail::find_converter(*node);
+    if (!pre_hooks_.count(node->scope()) && !post_hooks_.count(node->scope()) &&
+        folder_.fold(*node, convert != nullptr, known)) {
+      continue;
+    }
     if (convert == nullptr) ctx.fail("no ONNX conversion for this op");
     (*convert)(ctx);
     for (size_t k = 0; k < node->outputs().size(); ++k) {

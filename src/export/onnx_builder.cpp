@@ -15,6 +15,7 @@ struct OnnxBuilder::Impl {
   onnx::ModelProto model;
   std::unordered_set<std::string> names;
   std::map<std::string, std::optional<std::vector<int64_t>>> shapes;
+  std::map<std::string, int32_t> types;               // element types, where inference tells them
   int inferred_nodes = -1;                            // node count at the last shape inference
   std::map<std::string, std::vector<int64_t>> given;  // set_shape()
 };
@@ -166,6 +167,25 @@ std::optional<std::vector<int64_t>> OnnxBuilder::shape(const std::string& name) 
   auto known = impl_->shapes.find(name);
   const int nodes = impl_->model.graph().node_size();
   if (known != impl_->shapes.end() && (known->second || impl_->inferred_nodes == nodes)) return known->second;
+  infer();
+  auto it = impl_->shapes.find(name);
+  if (it != impl_->shapes.end()) return it->second;
+  impl_->shapes[name] = std::nullopt;
+  return std::nullopt;
+}
+
+std::optional<int32_t> OnnxBuilder::elem_type(const std::string& name) {
+  auto known = impl_->types.find(name);
+  if (known == impl_->types.end() && impl_->inferred_nodes != impl_->model.graph().node_size()) {
+    infer();
+    known = impl_->types.find(name);
+  }
+  if (known == impl_->types.end()) return std::nullopt;
+  return known->second;
+}
+
+void OnnxBuilder::infer() {
+  const int nodes = impl_->model.graph().node_size();
   // Infer on a copy: the exported graph keeps no value_info of half-built states.
   // Large initializers go in as typed inputs: their contents are no shape's business, and copying
   // them for every query would cost more than the inference.
@@ -209,7 +229,10 @@ std::optional<std::vector<int64_t>> OnnxBuilder::shape(const std::string& name) 
   }
   impl_->inferred_nodes = nodes;
   auto record = [&](const onnx::ValueInfoProto& vi) {
-    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+    if (!vi.type().has_tensor_type()) return;
+    if (vi.type().tensor_type().elem_type() != 0 && !impl_->given.count(vi.name()))
+      impl_->types[vi.name()] = vi.type().tensor_type().elem_type();
+    if (!vi.type().tensor_type().has_shape()) return;
     std::vector<int64_t> dims;
     for (const auto& d : vi.type().tensor_type().shape().dim())
       dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
@@ -218,12 +241,10 @@ std::optional<std::vector<int64_t>> OnnxBuilder::shape(const std::string& name) 
   for (const auto& vi : copy.graph().input()) record(vi);
   for (const auto& vi : copy.graph().value_info()) record(vi);
   for (const auto& vi : copy.graph().output()) record(vi);
-  for (const auto& t : copy.graph().initializer())
+  for (const auto& t : g.initializer()) {
     impl_->shapes[t.name()] = std::vector<int64_t>(t.dims().begin(), t.dims().end());
-  auto it = impl_->shapes.find(name);
-  if (it != impl_->shapes.end()) return it->second;
-  impl_->shapes[name] = std::nullopt;
-  return std::nullopt;
+    impl_->types[t.name()] = t.data_type();
+  }
 }
 
 }  // namespace nncf::exporting

@@ -385,6 +385,7 @@ const std::unordered_map<std::string, Converter>& table() {
     };
     add_shape_converters(m);
     add_more_converters(m);
+    add_index_converters(m);
     return m;
   }();
   return t;

@@ -3,8 +3,10 @@
 // Internal to the ONNX writer: what an IR value is in the ONNX graph, and the per-op converters.
 
 #include <ATen/core/Tensor.h>
+#include <ATen/core/ivalue.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -99,6 +101,38 @@ void add_shape_converters(std::unordered_map<std::string, Converter>& table);
 /// Adds the converters of onnx_more_ops.cpp (transposed convs, embedding, group/instance norm,
 /// resizing, padding, adaptive max pooling) to `table`.
 void add_more_converters(std::unordered_map<std::string, Converter>& table);
+
+/// Adds the converters of onnx_index_ops.cpp (aten::index, roll) to `table`.
+void add_index_converters(std::unordered_map<std::string, Converter>& table);
+
+/// Note [Constant folding]: a node whose arguments are all known at export (constants, parameters
+/// and buffers with no inserted module, values folded before) is evaluated with the operator the
+/// runtime calls, and its results become initializers where a converted node reads them. It is
+/// folded when there is no converter for it, when it reads a folded value, or when it writes into
+/// one in place (Swin's attention mask: slices of `x.new_zeros(...)` filled in place, compared,
+/// masked_fill'ed). Aliasing is kept: a view and its base are the same storage, and a tensor read
+/// after an in-place write gets a new initializer. Parameters and buffers are read through clones, so
+/// export never changes the model.
+class ConstantFolder {
+ public:
+  /// A known argument of a node: a graph input's IValue (a parameter/buffer tensor, `training`
+  /// false), or nullopt when it is data or has an inserted module.
+  using KnownInput = std::function<std::optional<c10::IValue>(const ir::Value*)>;
+
+  /// Evaluates `node` if it can and should be folded (see the Note); true when it was.
+  bool fold(const ir::Node& node, bool has_converter, const KnownInput& known);
+  bool is_folded(const ir::Value* v) const { return values_.count(v) != 0; }
+  /// `to` is the same value as the folded `from` (prim::ModeSelect).
+  void alias(const ir::Value* to, const ir::Value* from) { values_[to] = values_.at(from); }
+  /// The Sym of a folded value: tensors as initializers (written again after an in-place change).
+  Sym sym(const ir::Value* v, OnnxBuilder& b);
+
+ private:
+  std::optional<c10::IValue> input(const ir::Value* v, const KnownInput& known);
+  std::map<const ir::Value*, c10::IValue> values_;
+  std::map<const ir::Value*, std::pair<int64_t, std::string>> written_;  // version, initializer
+  std::map<const ir::Value*, at::Tensor> clones_;                        // of parameters and buffers
+};
 
 /// The converter for an op ("aten::conv2d"; in-place "aten::relu_" maps like "aten::relu"; an
 /// overload-specific entry "aten::add.int" wins over "aten::add"), or nullptr.

@@ -51,6 +51,18 @@ void avg_pool(Context& c) {
           {"strides", expand_to(c, stride, k, "stride")}});
 }
 
+// PyTorch's adaptive average pooling window for output cell i of `out` over `in` elements:
+// [floor(i * in / out), ceil((i + 1) * in / out)). As a matrix [in, out]: column i holds 1 / size
+// over the window, so that x @ A pools the last dim.
+at::Tensor averaging_matrix(int64_t in, int64_t out) {
+  at::Tensor a = at::zeros({in, out}, at::kFloat);
+  for (int64_t i = 0; i < out; ++i) {
+    const int64_t from = i * in / out, to = ((i + 1) * in + out - 1) / out;
+    a.narrow(1, i, 1).narrow(0, from, to - from).fill_(1.0 / static_cast<double>(to - from));
+  }
+  return a;
+}
+
 void adaptive_avg_pool(Context& c) {
   std::string x = c.tensor(0);
   auto out = expand_to(c, c.ints(1), spatial_dims(c), "output_size");
@@ -59,16 +71,24 @@ void adaptive_avg_pool(Context& c) {
   auto s = c.b.shape(x);
   if (!s || s->size() < out.size())
     c.fail("adaptive pooling to a size other than 1 needs the input's spatial size");
-  std::vector<int64_t> kernel;
+  std::vector<int64_t> in(s->end() - static_cast<std::ptrdiff_t>(out.size()), s->end()), kernel;
+  bool even = true;
   for (size_t d = 0; d < out.size(); ++d) {
-    int64_t in = (*s)[s->size() - out.size() + d];
-    if (in < 0 || in % out[d] != 0) {
-      c.fail(c10::str("adaptive pooling from ", in < 0 ? std::string("an unknown size") : std::to_string(in),
-                      " to ", out[d], " is not an even split, which ONNX AveragePool cannot express"));
-    }
-    kernel.push_back(in / out[d]);
+    if (in[d] < 0)
+      c.fail(c10::str("adaptive pooling from an unknown size to ", out[d],
+                      " (give OnnxOptions::input_shapes with the spatial sizes)"));
+    even = even && in[d] % out[d] == 0;
+    kernel.push_back(in[d] / out[d]);
   }
-  c.emit("AveragePool", {x}, {{"kernel_shape", kernel}, {"strides", kernel}});
+  if (even) return c.emit("AveragePool", {x}, {{"kernel_shape", kernel}, {"strides", kernel}});
+  // Not an even split (or an output larger than the input): the windows overlap or differ in size.
+  // Each spatial dim is pooled by a MatMul with its averaging matrix: A_h^T @ x @ A_w for 2-d.
+  if (out.size() == 1)
+    return c.emit("MatMul", {x, c.b.add_initializer(c.tmp("pool_w"), averaging_matrix(in[0], out[0]))});
+  if (out.size() != 2) c.fail("3-d adaptive pooling that is not an even split");
+  std::string ah = c.b.add_initializer(c.tmp("pool_h"), averaging_matrix(in[0], out[0]).t().contiguous());
+  std::string rows = c.b.add("MatMul", {ah, x}, {}, c.tmp("pooled_h"));
+  c.emit("MatMul", {rows, c.b.add_initializer(c.tmp("pool_w"), averaging_matrix(in[1], out[1]))});
 }
 
 // ---- shapes and data movement ----
@@ -290,7 +310,9 @@ void size(Context& c) {
 void list_construct(Context& c) {
   const std::string& type = c.node.output()->type();
   Sym list{type == "int[]" ? Kind::IntList : Kind::TensorList};
-  if (type != "int[]" && type != "Tensor[]") c.fail(c10::str("lists of ", type, " are not supported"));
+  // Tensor?[]: the indices of aten::index, None entries included.
+  if (type != "int[]" && type != "Tensor[]" && type != "Tensor?[]")
+    c.fail(c10::str("lists of ", type, " are not supported"));
   for (size_t i = 0; i < c.num_args(); ++i) list.items.push_back(c.arg(i));
   c.set_output(0, list);
 }

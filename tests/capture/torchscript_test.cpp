@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,34 +35,74 @@ constexpr int64_t kExampleSize = 32;  // make_torchscript.py's SIZE
   return ::testing::AssertionSuccess();
 }
 
-std::vector<torch::Tensor> images(int64_t batch, int64_t seed) {
+std::vector<torch::Tensor> images(int64_t batch, int64_t seed, int64_t size = kExampleSize) {
   torch::manual_seed(seed);
-  return {torch::randn({batch, 3, kExampleSize, kExampleSize})};
+  return {torch::randn({batch, 3, size, size})};
 }
 
-class TorchScriptModelTest : public ::testing::TestWithParam<std::string> {};
+// A file of make_torchscript.py and the spatial size it was traced at.
+struct ModelFile {
+  std::string name;
+  int64_t size = kExampleSize;  ///< make_torchscript.py's SIZE, or its SIZES entry
+};
+
+// gtest prints a parameter by its name.
+void PrintTo(const ModelFile& f, std::ostream* os) {
+  *os << f.name;
+}
+
+class TorchScriptModelTest : public ::testing::TestWithParam<ModelFile> {};
 
 TEST_P(TorchScriptModelTest, CaptureIsEquivalent) {
-  const std::string file = GetParam() + ".pt";
+  const std::string file = GetParam().name + ".pt";
+  const int64_t size = GetParam().size;
   std::string path;
   ASSERT_TRUE(model_path(file, &path));
   torch::jit::Module module = torch::jit::load(path);
   module.eval();
-  const std::vector<torch::Tensor> example = images(2, 0), inputs = images(5, 1);
+  const std::vector<torch::Tensor> example = images(2, 0, size), inputs = images(5, 1, size);
   expect_capture_equivalent(
       file, subject(module), [&] { return capture::capture_torchscript(module, example); }, inputs);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, TorchScriptModelTest,
-                         ::testing::Values("resnet18_traced", "resnet18_scripted", "mobilenet_v2_traced",
-                                           "mobilenet_v2_scripted", "squeezenet1_1_traced",
-                                           "squeezenet1_1_scripted", "densenet121_traced",
-                                           "densenet121_scripted", "googlenet_traced", "googlenet_scripted",
-                                           "shufflenet_v2_x0_5_traced", "shufflenet_v2_x0_5_scripted",
-                                           "mobilenet_v3_small_traced", "mobilenet_v3_small_scripted",
-                                           "efficientnet_b0_traced", "efficientnet_b0_scripted", "vit_tiny_traced",
-                                           "vit_tiny_scripted", "mode_branch_scripted"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+std::string model_name(const ::testing::TestParamInfo<ModelFile>& info) {
+  return info.param.name;
+}
+
+// swin_t: relative position bias through aten::index, shifted windows (roll, an attention mask
+// written in place); regnet_x_400mf: grouped convs; mnasnet0_5: the smallest of the models the
+// README names beyond this list (scripts/check-torchvision-capture.sh checks all of them).
+INSTANTIATE_TEST_SUITE_P(
+    Torchvision, TorchScriptModelTest,
+    ::testing::Values(ModelFile{"resnet18_traced"}, ModelFile{"resnet18_scripted"},
+                      ModelFile{"mobilenet_v2_traced"}, ModelFile{"mobilenet_v2_scripted"},
+                      ModelFile{"squeezenet1_1_traced"}, ModelFile{"squeezenet1_1_scripted"},
+                      ModelFile{"densenet121_traced"}, ModelFile{"densenet121_scripted"},
+                      ModelFile{"googlenet_traced"}, ModelFile{"googlenet_scripted"},
+                      ModelFile{"shufflenet_v2_x0_5_traced"}, ModelFile{"shufflenet_v2_x0_5_scripted"},
+                      ModelFile{"mobilenet_v3_small_traced"}, ModelFile{"mobilenet_v3_small_scripted"},
+                      ModelFile{"efficientnet_b0_traced"}, ModelFile{"efficientnet_b0_scripted"},
+                      ModelFile{"vit_tiny_traced"}, ModelFile{"vit_tiny_scripted"},
+                      ModelFile{"swin_t_traced"}, ModelFile{"swin_t_scripted"},
+                      ModelFile{"regnet_x_400mf_traced"}, ModelFile{"regnet_x_400mf_scripted"},
+                      ModelFile{"mnasnet0_5_traced"}, ModelFile{"mnasnet0_5_scripted"},
+                      ModelFile{"mode_branch_scripted"}),
+    model_name);
+
+// The torchvision models the README names as checked beyond the suite, traced and scripted: too
+// slow for every run, so disabled here. scripts/check-torchvision-capture.sh writes their files
+// (make_torchscript.py NAME...) and runs them (--gtest_also_run_disabled_tests).
+INSTANTIATE_TEST_SUITE_P(
+    DISABLED_ByHand, TorchScriptModelTest,
+    ::testing::Values(ModelFile{"swin_t_traced"}, ModelFile{"swin_t_scripted"},
+                      ModelFile{"convnext_tiny_traced"}, ModelFile{"convnext_tiny_scripted"},
+                      ModelFile{"inception_v3_traced", 75}, ModelFile{"inception_v3_scripted", 75},
+                      ModelFile{"regnet_x_400mf_traced"}, ModelFile{"regnet_x_400mf_scripted"},
+                      ModelFile{"resnext50_32x4d_traced"}, ModelFile{"resnext50_32x4d_scripted"},
+                      ModelFile{"mnasnet0_5_traced"}, ModelFile{"mnasnet0_5_scripted"},
+                      ModelFile{"alexnet_traced", 64}, ModelFile{"alexnet_scripted", 64},
+                      ModelFile{"vgg11_bn_traced", 64}, ModelFile{"vgg11_bn_scripted", 64}),
+    model_name);
 
 // capture_torchscript_file loads the module itself: same graph as capturing the loaded module, and
 // its tensors hold the file's values.
@@ -118,8 +159,7 @@ TEST_P(RejectedModelTest, CaptureThrowsNamingControlFlow) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripted, RejectedModelTest,
-                         ::testing::Values("control_flow", "batch_loop"),
+INSTANTIATE_TEST_SUITE_P(Scripted, RejectedModelTest, ::testing::Values("control_flow", "batch_loop"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

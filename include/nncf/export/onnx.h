@@ -93,6 +93,10 @@ class OnnxBuilder {
   /// the batch), or nullopt when even the rank is unknown.
   std::optional<std::vector<int64_t>> shape(const std::string& name);
 
+  /// The element type of a value (an onnx::TensorProto::DataType: 1 float, 7 int64, 9 bool, ...) as
+  /// ONNX shape inference sees it, or nullopt when it cannot tell.
+  std::optional<int32_t> elem_type(const std::string& name);
+
   /// Records what is known of a value's shape (-1: unknown size) where ONNX shape inference cannot
   /// tell it (a Reshape to a computed shape); shape() and later inferences start from it.
   void set_shape(const std::string& name, std::vector<int64_t> dims);
@@ -104,6 +108,7 @@ class OnnxBuilder {
   onnx::ModelProto& model();
 
  private:
+  void infer();  // runs ONNX shape inference on the graph so far, recording shapes and types
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int64_t opset_;
@@ -127,8 +132,9 @@ struct HookExporter {
   /// hook: then `input` names the weight as the graph sees it at this point -- the initializer
   /// holding `weight->value`, or what an earlier exporter wrote after it. A module at several
   /// insertion points is offered once per point.
-  using Write = std::function<std::optional<std::string>(
-      const torch::nn::Module& module, const std::string& input, OnnxBuilder& builder, const WeightInput* weight)>;
+  using Write =
+      std::function<std::optional<std::string>(const torch::nn::Module& module, const std::string& input,
+                                               OnnxBuilder& builder, const WeightInput* weight)>;
   /// Whether `write` can write weight hook `module` for the weight `weight` (every weight hook
   /// evaluated, before the fold) scaled per output channel by `channel_scale` (double, along dim 0)
   /// -- that is, whether a BatchNorm after the conv can be folded into it. True for a module `write`
