@@ -350,10 +350,13 @@ struct Run {
     nncf::CompressionResult r = ckpt ? nncf::create_compressed_model(net, config.nncf, *ckpt, example)
                                      : nncf::create_compressed_model(net, config.nncf, example);
     auto optimizer = make_optimizer(config.optimizer, r.model->parameters());
+    // A fresh and a resumed run hand the controller the same data: a fresh one initializes on it,
+    // a resumed one re-runs nothing and keeps it for what is still ahead (a staged quantization
+    // initializes its ranges again at its start epoch) -- the library's documented resume path.
+    r.ctrl->initialize(init_data());
     if (ckpt) {
       if (ckpt->has_optimizer()) ckpt->restore_optimizer(*optimizer);
     } else {
-      r.ctrl->initialize(init_data());
       const Accuracy acc = evaluate_compressed_both(r, "compressed (initialized)");
       std::cout << "accuracy after initialization: " << acc.test << "% (test), " << acc.val
                 << "% (validation)\n";

@@ -22,8 +22,11 @@
 // differ only by compression. Selection: the epoch with the best validation accuracy.
 //
 // --resume continues training from a checkpoint exactly (the same batches, the same random
-// numbers, the same optimizer state). The log folder receives metrics.csv/.jsonl, curves.png,
-// summary.json and the checkpoints.
+// numbers, the same optimizer state) through the library's documented path:
+// create_compressed_model(net, config, checkpoint), then ctrl->initialize() with the same data as a
+// fresh run (a resumed controller re-runs nothing but keeps the data for a staged quantization's
+// later range initialization), then the optimizer and its saved state. The log folder receives
+// metrics.csv/.jsonl, curves.png, summary.json and the checkpoints.
 
 #include <cmath>
 #include <cstdint>

@@ -162,6 +162,13 @@ class SamplePipeline : public ::testing::Test {
       "fp32": {"epochs": 3, "optimizer": {"type": "adam", "base_lr": 0.01}},
       "optimizer": {"type": "sgd", "base_lr": 0.01, "momentum": 0.9, "schedule_type": "none"},)";
     std::ofstream(root_ + "/fp32.json") << "{" << common << R"("epochs": 0})";
+    // Staged quantization: quantizers switch on, and their ranges are initialized again, at the
+    // start of epoch 1 -- after a resume at epoch 1, that re-initialization needs the data.
+    std::ofstream(root_ + "/staged.json") << "{" << common << R"("epochs": 2,
+      "compression": {"algorithm": "quantization", "export_to_onnx_standard_ops": true,
+                      "params": {"activations_quant_start_epoch": 1, "weights_quant_start_epoch": 1},
+                      "initializer": {"range": {"num_init_samples": 128},
+                                      "batchnorm_adaptation": {"num_bn_adaptation_samples": 128}}}})";
     std::ofstream(root_ + "/bigval.json")
         << "{" << common << R"("epochs": 0, "val_split": {"num_samples": 5000}})";
     std::ofstream(root_ + "/int8.json") << "{" << common << R"("epochs": 2,
@@ -316,6 +323,34 @@ TEST_F(SamplePipeline, Fp32ControlFineTunesExactlyLikeTheCompressionRun) {
               run(t);
             }).find("--fp32-control"),
             std::string::npos);
+}
+
+TEST_F(SamplePipeline, ResumesStagedQuantizationExactlyAtItsStartEpoch) {
+  RunOptions base = options("fp32.json", "staged_fp32");
+  base.fp32_epochs = 1;
+  run(base);
+  RunOptions a = options("staged.json", "staged_a");
+  a.pretrained = root_ + "/staged_fp32/fp32_best.pt";
+  const RunSummary whole = run(a);
+  // Interrupted after epoch 0 (quantizers still off) and resumed at epoch 1, where the staged
+  // quantization initializes its ranges on the data that --resume hands to ctrl->initialize().
+  RunOptions b = options("staged.json", "staged_b");
+  b.pretrained = a.pretrained;
+  b.epochs = 1;
+  run(b);
+  b.epochs = 2;
+  b.resume = root_ + "/staged_b/last.nncf";
+  const RunSummary resumed = run(b);
+  const auto ca = nncf::Checkpoint::load(root_ + "/staged_a/last.nncf");
+  const auto cb = nncf::Checkpoint::load(root_ + "/staged_b/last.nncf");
+  ASSERT_EQ(ca.tensors().size(), cb.tensors().size());
+  for (const auto& [name, t] : ca.tensors()) EXPECT_TRUE(torch::equal(t, cb.tensors().at(name))) << name;
+  EXPECT_EQ(resumed.compressed_accuracy, whole.compressed_accuracy);
+  EXPECT_EQ(resumed.compressed_epoch, whole.compressed_epoch);
+  const auto rows_a = read_metrics(root_ + "/staged_a"), rows_b = read_metrics(root_ + "/staged_b");
+  ASSERT_EQ(rows_a.size(), rows_b.size());
+  EXPECT_EQ(rows_a.back()["train_loss"], rows_b.back()["train_loss"]);
+  EXPECT_EQ(rows_a.back()["val_acc"], rows_b.back()["val_acc"]);
 }
 
 TEST(FinetuneKey, IgnoresCompressionAndTargetDeviceOnly) {
