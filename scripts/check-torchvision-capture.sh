@@ -26,7 +26,11 @@ if [ ! -x "$bin" ]; then
 fi
 export NNCF_TEST_MODELS_DIR=${NNCF_TEST_MODELS_DIR:-$PWD/build/tests/torchscript_models}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-/usr/bin/python3 tests/support/make_torchscript.py "$NNCF_TEST_MODELS_DIR" "${models[@]}" 2>/dev/null | grep -v '^kept' || true
+if ! made=$(/usr/bin/python3 tests/support/make_torchscript.py "$NNCF_TEST_MODELS_DIR" "${models[@]}" 2>&1); then
+  echo "$made" | grep -v -i warn >&2
+  exit 2
+fi
+echo "$made" | grep '^wrote' || true
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -44,7 +48,7 @@ for m in "${models[@]}"; do
       failed=1
     fi
     # The largest relative differences, per mode, as the test prints them.
-    diffs=$(grep -o '\[\(train\|eval\)\]: rel diff output [^;]*' "$log" | sed 's/: rel diff / /' | paste -sd ';' - || true)
+    diffs=$(grep -o '\[\(train\|eval\)\]: rel diff output [^;]*' "$log" | sed 's/: rel diff / /' | paste -sd ';' - | sed 's/;/; /g' || true)
     printf '%s %s_%s (%d s): %s\n' "$status" "$m" "$form" $((SECONDS - start)) "${diffs:-no step compared}"
     if [ "$status" = FAIL ]; then
       echo "    exit status $rc; the test's last lines:"
