@@ -1,60 +1,128 @@
 #!/usr/bin/env bash
-# Regenerates docs/results.md and docs/results_accuracy_vs_compression.png: the FP32 baseline of
-# samples/classification/configs/resnet18_fmnist_fp32.json, then every compression config of that
-# folder fine-tuned from it, each measured on the full Fashion-MNIST test set (10000 images) in
-# LibTorch and, for its ONNX export, in ONNX Runtime. Runs go two at a time, one thread each, into
-# build/results/<config>/ (logs, metrics, curves, checkpoints, exports). About 1.5 hours on two cores.
-#   scripts/results.sh [CONFIG_NAME...]   only these configs (e.g. resnet18_fmnist_int8), then the
-#                                         table from every run in build/results; an FP32 baseline
-#                                         already there is reused.
-#   scripts/results.sh --table            only the table, from the runs in build/results.
+# Regenerates docs/results.md and docs/results_accuracy_vs_compression.png from the configs in
+# samples/classification/configs/ (a ResNet-18-style network at a quarter of ResNet-18's width on
+# Fashion-MNIST):
+#   1. the FP32 baseline (resnet18_fmnist_fp32.json, 8 epochs), the epoch kept chosen on the
+#      validation split (5000 training images held out by val_split);
+#   2. every compression config, fine-tuned from those weights (--pretrained), its best
+#      fully-compressed epoch chosen on the validation split;
+#   3. an FP32 control per distinct fine-tuning setup (--fp32-control: the same starting weights,
+#      epochs, optimizer, schedule and data order with no compression; configs whose JSON is equal
+#      without `compression` and `target_device` share one, see finetune_key.h), the drop of each
+#      compressed model measured against it;
+# each measured on the full Fashion-MNIST test set (10000 images) in LibTorch and, for its ONNX
+# export, in ONNX Runtime. Runs go two at a time, one thread each, into build/results/<config>/ and
+# build/results/control_<key>/ (logs, metrics, curves, checkpoints, exports).
+# About 1.5-2 hours on two cores: the baseline ~15-20 min, then 7 compression runs (24 epochs) and
+# 4 controls (14 FP32 epochs), ~4 min per quantized and ~2.5 min per FP32 epoch with two runs in
+# parallel.
+#   scripts/results.sh [CONFIG_NAME...]   only these configs (e.g. resnet18_fmnist_int8) and their
+#                                         controls, then the table from every run in the results
+#                                         folder; an FP32 baseline already there is reused.
+#   scripts/results.sh --table            only the table, from the runs in the results folder.
+# Environment:
+#   NNCF_SAMPLE_BUILD   an already built sample (its folder); otherwise it is set up and built here.
+#   NNCF_RESULTS_OUT    the results folder (default build/results).
+#   NNCF_RESULTS_ARGS   extra arguments for every run of the sample, for a quick smoke test, e.g.
+#                       "--fp32-epochs 1 --epochs 1 --train-limit 512 --test-limit 500
+#                       --batches-per-epoch 4". Such a run writes its table into the results
+#                       folder, not into docs/, unless NNCF_RESULTS_DOC says otherwise.
+#   NNCF_RESULTS_DOC    the folder for results.md and the plot (default docs/, or the results
+#                       folder when NNCF_RESULTS_ARGS is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# NNCF_SAMPLE_BUILD: an already built sample (its folder); otherwise it is set up and built here.
 sample=${NNCF_SAMPLE_BUILD:-build/sample}
 if [ -z "${NNCF_SAMPLE_BUILD:-}" ]; then
   ./scripts/install-deps.sh
   ./scripts/build-sample.sh
 fi
 export OMP_NUM_THREADS=1
-out=build/results
+out=${NNCF_RESULTS_OUT:-build/results}
+extra=${NNCF_RESULTS_ARGS:-}
+if [ -n "$extra" ]; then doc=${NNCF_RESULTS_DOC:-$out}; else doc=${NNCF_RESULTS_DOC:-docs}; fi
 configs=samples/classification/configs
 bin=$sample/classification
-mkdir -p "$out"
+mkdir -p "$out" "$doc"
 table_only=false
 if [ "${1:-}" = "--table" ]; then table_only=true; shift; fi
 if ! $table_only && [ ! -f "$out/fp32/summary.json" ]; then
   echo "results: FP32 baseline -> $out/fp32.log"
-  "$bin" --config "$configs/resnet18_fmnist_fp32.json" --log-dir "$out/fp32" --threads 2 >"$out/fp32.log" 2>&1
+  # shellcheck disable=SC2086  # $extra is a list of arguments
+  "$bin" --config "$configs/resnet18_fmnist_fp32.json" --log-dir "$out/fp32" --threads 2 $extra \
+    >"$out/fp32.log" 2>&1 || { echo "results: the FP32 baseline failed, see $out/fp32.log"; exit 1; }
 fi
-export bin out
-if $table_only; then :; elif [ $# -gt 0 ]; then printf '%s\n' "$@"; else ls "$configs" | grep -v '_fp32\.json$' | sed 's/\.json$//'; fi |
-  xargs -P 2 -I{} bash -c '
-  echo "results: {} -> $out/{}.log"
-  rm -rf "$out/{}"
-  "$bin" --config samples/classification/configs/{}.json --pretrained "$out/fp32/fp32_best.pt" \
-    --log-dir "$out/{}" >"$out/{}.log" 2>&1 || { echo "results: {} failed, see $out/{}.log"; exit 255; }'
+if ! $table_only; then
+  if [ $# -gt 0 ]; then names=("$@"); else
+    names=()
+    for f in "$configs"/*.json; do
+      case $f in *_fp32.json) ;; *) names+=("$(basename "$f" .json)") ;; esac
+    done
+  fi
+  # One job per line: "<log folder name> <config name> [--fp32-control]"; one control per
+  # fine-tuning key, run with the first config that has it.
+  jobs=()
+  declare -A control_of=()
+  for name in "${names[@]}"; do
+    [ -f "$configs/$name.json" ] || { echo "results: no config $configs/$name.json"; exit 1; }
+    jobs+=("$name $name")
+    key=$("$sample/results_table" --finetune-key "$configs/$name.json")
+    if [ -z "${control_of[$key]:-}" ]; then
+      control_of[$key]=$name
+      jobs+=("control_$key $name --fp32-control")
+    fi
+  done
+  export bin out extra configs
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  printf '%s\n' "${jobs[@]}" | xargs -P 2 -L 1 bash -c '
+    dir=$0 name=$1 flag=${2:-}
+    echo "results: $dir ($name${flag:+ $flag}) -> $out/$dir.log"
+    rm -rf "${out:?}/$dir"
+    "$bin" --config "$configs/$name.json" $flag --pretrained "$out/fp32/fp32_best.pt" --log-dir "$out/$dir" \
+      $extra >"$out/$dir.log" 2>&1 || { echo "results: $dir failed, see $out/$dir.log"; exit 255; }'
+fi
 {
   echo "# Results"
   echo
   echo "Generated by \`scripts/results.sh\` on $(date -u +%Y-%m-%d) from the configs in"
-  echo "\`samples/classification/configs/\`: a ResNet-18-style network (small-input stem, a quarter of"
-  echo "ResNet-18's width) on Fashion-MNIST, accuracy on the full test set (10000 images). Each"
-  echo "compression run starts from the same FP32 weights. \"ONNX Runtime acc.\" is the accuracy of the"
-  echo "run's ONNX export executed by ONNX Runtime 1.30. Compression rate: FP32 bits of the conv and"
-  echo "linear weights over their compressed bits (quantized: bit width; sparse: nonzero fraction,"
-  echo "without index overhead)."
+  echo "\`samples/classification/configs/\`: \`resnet18\` at width 0.25 -- ResNet-18's layout (small-input"
+  echo "stem) with a quarter of its channels in every layer, about 0.7 M parameters instead of 11 M --"
+  echo "on Fashion-MNIST. Accuracies are top-1 on the full test set (10000 images)."
+  if [ -n "$extra" ]; then
+    echo
+    echo "**Smoke test, not results**: every run had \`$extra\`."
+  fi
   echo
-  "$sample/results_table" - docs/results_accuracy_vs_compression.png "$out"/*/summary.json
+  echo "How the numbers are made:"
+  echo
+  echo "- **Validation split.** 5000 of the 60000 training images (\`val_split\`: a fixed permutation"
+  echo "  with seed 0) are held out of training. Every run keeps the epoch with the best accuracy on"
+  echo "  them -- the FP32 baseline its best epoch, a compression run its best fully-compressed epoch,"
+  echo "  a control its best epoch -- and reports that epoch's test accuracy. The test set selects"
+  echo "  nothing."
+  echo "- **FP32 baseline.** \`resnet18_fmnist_fp32.json\`, trained for \`fp32.epochs\` from scratch; every"
+  echo "  compression run and every control starts from its selected weights."
+  echo "- **FP32 control.** For each fine-tuning setup, the same fine-tuning (starting weights, epochs,"
+  echo "  optimizer, learning-rate schedule, data order) with no compression (\`--fp32-control\`);"
+  echo "  configs that differ only in \`compression\`/\`target_device\` share one. \"Drop vs control\" is"
+  echo "  control minus compressed accuracy: what compression costs at equal training. \"Drop vs"
+  echo "  baseline\" mixes that with the extra fine-tuning epochs, for reference."
+  echo "- **Compression rate.** *Nominal*: FP32 bits of the conv and linear weights over their"
+  echo "  compressed bits (quantized: the bit width; sparse: the nonzero fraction, without index"
+  echo "  overhead). *ONNX file*: the bytes those weights take in FP32 over the bytes the exported ONNX"
+  echo "  file stores them in. The QDQ exports keep FP32 weight initializers followed by"
+  echo "  QuantizeLinear/DequantizeLinear (ONNX Runtime folds them into int8 when it loads the model,"
+  echo "  and 4-bit weights are stored on the int8 grid), and zeros are stored densely, so the files"
+  echo "  are not smaller than the FP32 export."
+  echo "- **ONNX Runtime acc.**: the run's ONNX export executed by ONNX Runtime 1.30 on the test set."
+  echo
+  "$sample/results_table" - "$doc/results_accuracy_vs_compression.png" "$out"/*/summary.json
   echo
   echo "![accuracy vs compression](results_accuracy_vs_compression.png)"
   echo
-  echo "Reading the table: the FP32 baseline is trained for a fixed number of epochs (\`fp32.epochs\`),"
-  echo "not to convergence, and every compression run fine-tunes it for a few more epochs at a low"
-  echo "learning rate. Part of a compressed model's accuracy is therefore extra training, which is why"
-  echo "drops can be negative. Each run's log (\`build/results/<config>.log\`) shows the accuracy right"
-  echo "after initialization, before any fine-tuning; its \`metrics.csv\` the accuracy and sparsity of"
-  echo "every epoch."
-} >docs/results.md.tmp
-mv docs/results.md.tmp docs/results.md
-echo "results: docs/results.md written"
+  echo "Each run's log (\`build/results/<run>.log\`) shows the accuracy right after initialization,"
+  echo "before any fine-tuning; its \`metrics.csv\` the validation and test accuracy, learning rate,"
+  echo "sparsity and data order (a hash of the epoch's sample order, equal in a run and its control) of"
+  echo "every epoch; \`summary.json\` the selected epochs."
+} >"$doc/results.md.tmp"
+mv "$doc/results.md.tmp" "$doc/results.md"
+echo "results: $doc/results.md written"

@@ -408,7 +408,7 @@ struct Run {
       std::cout << "epoch " << epoch + 1 << ": accuracy " << acc.test << "% test, " << acc.val
                 << "% validation (" << stage_name(stage) << ")";
       if (best.epoch >= 0)
-        std::cout << ", best fully compressed: epoch " << best.epoch << " (" << best.select << "% "
+        std::cout << (o.fp32_control ? ", best: epoch " : ", best fully compressed: epoch ") << best.epoch << " (" << best.select << "% "
                   << selection_name() << ", " << best.test << "% test)";
       std::cout << "\n";
     }
