@@ -46,12 +46,23 @@ std::string rate_or_dash(double v) {
   return v <= 0 ? "—" : fixed(v, 2) + "x";
 }
 
+// model_params of a run: from its summary, or (summaries written before they had it) its config.
+nlohmann::json model_params(const nlohmann::json& run) {
+  if (run.contains("model_params")) return run["model_params"];
+  std::ifstream in(run.value("config", std::string()));
+  if (!in) return nlohmann::json::object();
+  const nlohmann::json config =
+      nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  return config.is_object() && config.contains("model_params") ? config["model_params"]
+                                                               : nlohmann::json::object();
+}
+
 // "resnet18 (width 0.25)": the model's name does not say that its layers are narrower.
 std::string model_label(const nlohmann::json& run) {
   std::string label = run["model"].get<std::string>();
-  const auto params = run.find("model_params");
-  if (params != run.end() && params->contains("width")) {
-    const double width = (*params)["width"].get<double>();
+  const nlohmann::json params = model_params(run);
+  if (params.contains("width")) {
+    const double width = params["width"].get<double>();
     if (width != 1) {
       std::ostringstream w;
       w << width;
@@ -136,7 +147,8 @@ int main(int argc, char** argv) {
     md << "| " << model_label(r) << " | " << (compression.empty() ? "none (FP32)" : compression) << " | "
        << fixed(a, 2) << " | " << percent_or_dash(ctrl) << " | " << fixed(c, 2) << " | "
        << (ctrl < 0 ? "—" : fixed(ctrl - c, 2)) << " | " << (compression.empty() ? "—" : fixed(a - c, 2))
-       << " | " << fixed(rate, 2) << "x | " << rate_or_dash(number(r, "file_compression_rate", 0)) << " | "
+       << " | " << fixed(rate, 2) << "x | "
+       << rate_or_dash(number(r, "file_compression_rate", compression.empty() ? 1 : 0)) << " | "
        << percent_or_dash(number(r, "onnx_accuracy")) << " | `" << config << "` |\n";
     if (compression.empty()) {
       fp32 = a;
