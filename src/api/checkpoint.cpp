@@ -228,6 +228,7 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   }
   const std::string difference = config_difference(saved, Json::parse(config.root().dump()), config);
   TORCH_CHECK(difference.empty(), "nncf: ", checkpoint.path(), ": ", difference,
+              config.source().empty() ? std::string() : c10::str(" (config ", config.source(), ")"),
               " (a checkpoint resumes only with the compression it was saved with)");
   CompressionResult result = create_compressed_model(std::move(captured), config, example_inputs);
   checkpoint.restore_model(result.model);

@@ -80,15 +80,20 @@ std::optional<std::vector<c10::IValue>> evaluate(const ir::Node& node, std::vect
     return items;
   }
   if (auto handle = c10::Dispatcher::singleton().findSchema({op, node.overload()})) {
+    // A boxed kernel reads every schema argument from the stack; the IR may omit trailing
+    // defaults (the runtime fills them in), so such a node is left to the exporter.
+    if (stack.size() != handle->schema().arguments().size()) return std::nullopt;
     handle->callBoxed(&stack);
   } else {
     // Operators only the JIT registers (aten::Int, prim::NumToTensor, ...).
     const torch::jit::Operator* found = nullptr;
     for (const auto& candidate : torch::jit::getAllOperatorsFor(c10::Symbol::fromQualString(op))) {
       const auto& s = candidate->schema();
-      if (s.overload_name() == node.overload() && !s.is_vararg() && !s.is_varret()) found = candidate.get();
+      if (s.overload_name() == node.overload() && !s.is_vararg() && !s.is_varret() &&
+          s.name() != "prim::isinstance")  // needs a TorchScript node (as in the runtime)
+        found = candidate.get();
     }
-    if (found == nullptr) return std::nullopt;
+    if (found == nullptr || stack.size() != found->schema().arguments().size()) return std::nullopt;
     found->getOperation()(stack);
   }
   if (stack.size() != node.outputs().size()) return std::nullopt;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "nncf/api/checkpoint.h"
+#include "nncf/algorithms/quantization/controller.h"
 #include "nncf/api/compression.h"
 #include "support/errors.h"
 #include "support/models.h"
@@ -219,6 +220,37 @@ TEST(FreshRunWithoutData, AStagedRangeInitFailsAtTheFirstSchedulerCall) {
       "params": {"activations_quant_start_epoch": 1, "weights_quant_start_epoch": 2}})"));
   for (int e = 0; e < 3; ++e) none.ctrl->scheduler().epoch_step();
   EXPECT_EQ(none.ctrl->compression_stage(), CompressionStage::FullyCompressed);
+}
+
+TEST(FreshRunWithoutData, WeightRangesNeedingNoDataAreStillReinitializedAtTheirStartEpoch) {
+  // Only the weights have range-init samples: the staged re-init needs no data, and must not be
+  // skipped for lack of it. The weights grow before the start epoch; their ranges must follow.
+  testing::SmallCNN net = make_net();
+  auto r = create_compressed_model(net, config_of(R"({"algorithm": "quantization",
+      "weights": {"per_channel": false},
+      "initializer": {"range": [{"num_init_samples": 0, "target_quantizer_group": "activations"},
+                                {"num_init_samples": 1, "target_quantizer_group": "weights"}]},
+      "params": {"activations_quant_start_epoch": 0, "weights_quant_start_epoch": 1}})"));
+  auto q = std::dynamic_pointer_cast<quantization::QuantizationController>(r.ctrl);
+  ASSERT_NE(q, nullptr);
+  r.ctrl->scheduler().epoch_step();  // epoch 0: activations on, weights still off
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& quantizer : q->quantizers()) {
+      if (quantizer.spec.group == quantization::QuantizerGroup::Weights)
+        r.model->tensor(quantizer.spec.weight).mul_(3);
+    }
+  }
+  r.ctrl->scheduler().epoch_step();  // epoch 1: weights on, ranges from the grown weights
+  size_t checked = 0;
+  for (const auto& quantizer : q->quantizers()) {
+    if (quantizer.spec.group != quantization::QuantizerGroup::Weights) continue;
+    const double max_abs = r.model->tensor(quantizer.spec.weight).abs().max().item<double>();
+    EXPECT_NEAR(quantizer.module->scale_value().max().item<double>(), max_abs, 1e-6 * max_abs)
+        << quantizer.spec.id;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0u);
 }
 
 }  // namespace

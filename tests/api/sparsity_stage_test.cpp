@@ -63,6 +63,10 @@ TEST(SparsityStage, MultistepIsFullyCompressedAtItsLastLevelOnly) {
   auto zero = build(R"({"algorithm": "rb_sparsity", "params": {"schedule": "multistep",
       "multistep_steps": [2], "multistep_sparsity_levels": [0, 0.4]}})");
   EXPECT_EQ(stages(zero, 3), (std::vector<CompressionStage>{kNone, kNone, kFull}));
+  // A schedule whose target is 0 compresses nothing: uncompressed throughout (NNCF checks 0 first).
+  auto nothing = build(R"({"algorithm": "magnitude_sparsity", "params": {"schedule": "multistep",
+      "multistep_steps": [1], "multistep_sparsity_levels": [0, 0]}})");
+  EXPECT_EQ(stages(nothing, 2), (std::vector<CompressionStage>{kNone, kNone}));
 }
 
 TEST(SparsityStage, PolynomialAndExponentialReachTheirTargetExactly) {

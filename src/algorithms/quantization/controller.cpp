@@ -116,7 +116,10 @@ class QuantizationController::Scheduler : public CompressionScheduler {
     ctrl_.set_enabled(QuantizerGroup::Weights, weights);
     activations_on_ = acts;
     weights_on_ = weights;
-    if (changed && (acts || weights) && !ctrl_.init_data_.empty()) ctrl_.init_range(ctrl_.init_data_);
+    // Without data, init_range() still re-initializes what needs none (weights from the model),
+    // exactly as with data; require_data() has already refused the case that does need it.
+    if (changed && (acts || weights) && (!ctrl_.init_data_.empty() || !needs_data_))
+      ctrl_.init_range(ctrl_.init_data_);
   }
 
   void load_state(const std::map<std::string, double>& state) override {

@@ -199,8 +199,8 @@ Placer::Constraints Placer::constraints(QuantizerGroup group, const std::string&
     if (o->is_signed) c.is_signed = o->is_signed, c.signed_path = path + ".signed";
   }
   // The parser enforces this; a config built in code gets the same message.
-  TORCH_CHECK(!c.bits || (*c.bits >= 2 && *c.bits <= 8), "nncf: ", c.bits_path, ": expected in [2, 8], got ",
-              *c.bits);
+  TORCH_CHECK(!c.bits || (*c.bits >= 2 && *c.bits <= 8), "nncf: ", file_prefix(), c.bits_path,
+              ": expected in [2, 8], got ", *c.bits);
   return c;
 }
 

@@ -326,8 +326,10 @@ CompressionStage SparsityController::compression_stage() const {
   // sets its levels by hand and has no target to reach.
   if (level_scheduler_ == nullptr) return CompressionStage::FullyCompressed;
   const double level = level_scheduler_->current_level();
-  if (level >= level_scheduler_->target_level()) return CompressionStage::FullyCompressed;
-  return level <= 0 ? CompressionStage::Uncompressed : CompressionStage::PartiallyCompressed;
+  // Level 0 first (NNCF's order): a schedule whose target is 0 compresses nothing.
+  if (level <= 0) return CompressionStage::Uncompressed;
+  return level >= level_scheduler_->target_level() ? CompressionStage::FullyCompressed
+                                                   : CompressionStage::PartiallyCompressed;
 }
 
 Statistics SparsityController::statistics() const {
