@@ -16,6 +16,7 @@
 #include "nncf/ir/printer.h"
 #include "support/errors.h"
 #include "support/ort.h"
+#include "support/ort_compare.h"
 
 namespace nncf::exporting {
 namespace {
@@ -24,42 +25,8 @@ using runtime::CompressedModel;
 
 constexpr double kTolerance = 1e-5;
 
-// Exports `model` with a symbolic batch, runs it in ONNX Runtime on `x` and compares with our
-// eval-mode output; returns the exported ONNX op types and their counts.
-std::map<std::string, int> expect_ort_matches(CompressedModel& model, const std::string& name,
-                                              const torch::Tensor& x) {
-  std::map<std::string, int> ops;
-  const std::string path = ::testing::TempDir() + "/nncf_index_" + name + ".onnx";
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape[0] = -1;
-  export_onnx(model, path, OnnxOptions{13, {"input"}, {}, {shape}});
-  onnx::ModelProto proto;
-  {
-    std::ifstream in(path, std::ios::binary);
-    EXPECT_TRUE(proto.ParseFromIstream(&in)) << path;
-  }
-  for (const auto& n : proto.graph().node()) ++ops[n.op_type()];
-  torch::Tensor ours;
-  {
-    torch::NoGradGuard no_grad;
-    model->eval();
-    ours = model->forward(std::vector<c10::IValue>{x}).toTensor();
-  }
-  const std::vector<at::Tensor> theirs = testing::run_onnxruntime(path, {{"input", x}});
-  std::remove(path.c_str());
-  EXPECT_EQ(theirs.size(), 1u) << name;
-  if (theirs.size() != 1) return ops;
-  EXPECT_EQ(theirs[0].sizes(), ours.sizes()) << name;
-  if (theirs[0].sizes() != ours.sizes()) return ops;
-  const double diff = (theirs[0] - ours).abs().max().item<double>();
-  EXPECT_LE(diff, kTolerance) << name;
-  std::printf("[ ORT      ] %s: max abs diff %.3g (|y| max %.3g)\n", name.c_str(), diff,
-              ours.abs().max().item<double>());
-  return ops;
-}
-
-// Captures `net` on the first two rows of `x` (three rows), checks the capture has `op`, then as
-// above.
+// Captures `net` on the first two rows of `x` (three rows), checks the capture has `op`, then
+// compares it in ONNX Runtime on `x`.
 template <typename Net>
 std::map<std::string, int> capture_and_compare(Net& net, const std::string& name, const torch::Tensor& x,
                                                const std::string& op) {
@@ -68,7 +35,7 @@ std::map<std::string, int> capture_and_compare(Net& net, const std::string& name
   CompressedModel model(std::move(cap.graph), cap.tensors);
   const std::string text = ir::to_text(model->graph());
   EXPECT_NE(text.find(" " + op + "("), std::string::npos) << text;
-  return expect_ort_matches(model, name, x);
+  return testing::expect_ort_matches(model, name, x, kTolerance);
 }
 
 // ---- aten::index ----

@@ -16,6 +16,7 @@
 #include "nncf/ir/printer.h"
 #include "support/errors.h"
 #include "support/ort.h"
+#include "support/ort_compare.h"
 
 namespace nncf::exporting {
 namespace {
@@ -30,48 +31,14 @@ struct Exported {
   std::map<std::string, int> ops;  ///< ONNX op types and their counts
 };
 
-// Exports `model` with a symbolic batch and compares ONNX Runtime with our eval output on `x`. ONNX
-// inputs are float, so integer inputs (embedding indices) go to ONNX Runtime as floats.
-std::map<std::string, int> expect_ort_matches(CompressedModel& model, const std::string& name,
-                                              const torch::Tensor& x) {
-  std::map<std::string, int> ops;
-  const std::string path = ::testing::TempDir() + "/nncf_more_ops_" + name + ".onnx";
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape[0] = -1;
-  export_onnx(model, path, OnnxOptions{13, {"input"}, {}, {shape}});
-  onnx::ModelProto proto;
-  {
-    std::ifstream in(path, std::ios::binary);
-    EXPECT_TRUE(proto.ParseFromIstream(&in)) << path;
-  }
-  for (const auto& n : proto.graph().node()) ++ops[n.op_type()];
-  torch::Tensor ours;
-  {
-    torch::NoGradGuard no_grad;
-    model->eval();
-    ours = model->forward(std::vector<c10::IValue>{x}).toTensor();
-  }
-  const std::vector<at::Tensor> theirs = testing::run_onnxruntime(path, {{"input", x.to(torch::kFloat)}});
-  std::remove(path.c_str());
-  EXPECT_EQ(theirs.size(), 1u) << name;
-  if (theirs.size() != 1) return ops;
-  EXPECT_EQ(theirs[0].sizes(), ours.sizes()) << name;
-  if (theirs[0].sizes() != ours.sizes()) return ops;
-  const double diff = (theirs[0] - ours).abs().max().item<double>();
-  EXPECT_LE(diff, kTolerance) << name;
-  std::printf("[ ORT      ] %s: max abs diff %.3g (|y| max %.3g)\n", name.c_str(), diff,
-              ours.abs().max().item<double>());
-  return ops;
-}
-
-// Captures `net` on the first two rows of `x` (three rows), then as above.
+// Captures `net` on the first two rows of `x` (three rows), then compares it in ONNX Runtime on `x`.
 template <typename Net>
 Exported expect_ort_matches(Net& net, const std::string& name, const torch::Tensor& x) {
   net->eval();
   capture::Captured cap = capture::capture_module(net, {x.narrow(0, 0, 2)});
   CompressedModel model(std::move(cap.graph), cap.tensors);
   Exported result{ir::to_text(model->graph()), {}};
-  result.ops = expect_ort_matches(model, name, x);
+  result.ops = testing::expect_ort_matches(model, name, x, kTolerance);
   return result;
 }
 
@@ -316,7 +283,7 @@ graph(%x : Tensor, %w : Tensor [param], %b : Tensor [param]):
   return (%y)
 )IR"),
       std::map<std::string, torch::Tensor>{{"w", torch::randn({3, 2, 3, 2})}, {"b", torch::randn({2})}});
-  auto ops = expect_ort_matches(model, "torchscript_forms", torch::randn({3, 3, 5, 6}));
+  auto ops = testing::expect_ort_matches(model, "torchscript_forms", torch::randn({3, 3, 5, 6}), kTolerance);
   EXPECT_EQ(ops["Pad"], 6);
   EXPECT_EQ(ops["Resize"], 4);
   EXPECT_EQ(ops["ConvTranspose"], 1);

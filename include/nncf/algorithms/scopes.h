@@ -4,11 +4,16 @@
 // exact scope (`layer1.0.conv1`) or, prefixed with `{re}`, a regular expression (ECMAScript) that
 // matches when it is found anywhere in the scope (`{re}layer[12]\..*conv`).
 
+#include <cstddef>
 #include <regex>
 #include <string>
 #include <vector>
 
 namespace nncf {
+
+/// Edit distance (insertions, deletions, substitutions) between two strings: the "did you mean"
+/// of config keys and of scopes that match nothing.
+size_t edit_distance(const std::string& a, const std::string& b);
 
 class ScopeMatcher {
  public:

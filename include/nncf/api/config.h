@@ -106,7 +106,7 @@ class ConfigNode {
   friend class Config;
 };
 
-/// Edit distance (insertions, deletions, substitutions) between two strings.
+/// Edit distance between two strings (defined with the scope matching, nncf/algorithms/scopes.h).
 size_t edit_distance(const std::string& a, const std::string& b);
 
 /// The `target_device` key: which hardware configuration constrains the quantizer setup.

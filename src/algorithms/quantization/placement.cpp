@@ -369,26 +369,6 @@ void Placer::place_weight_quantizers() {
 
 // ---- warnings -------------------------------------------------------------------------------------
 
-namespace {
-
-// Edit distance, for the "did you mean" of a scope that matches nothing.
-size_t distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
 // A scope entry that matches no op changes nothing -- most often a typo or a name in another
 // framework's form. Recent NNCF versions raise here unless `validate_scopes` is false; a warning
 // keeps a config written for a family of models usable on each of them.
@@ -404,7 +384,7 @@ void Placer::warn_unmatched_scopes() {
       if (pattern.rfind("{re}", 0) != 0) {
         size_t best = pattern.size() / 3 + 1;
         for (const std::string& s : scopes) {
-          const size_t d = distance(pattern, s);
+          const size_t d = edit_distance(pattern, s);
           if (d < best) best = d, hint = c10::str(" (did you mean \"", s, "\"?)");
         }
       }
