@@ -1,6 +1,7 @@
 #include "nncf/algorithms/sparsity/config.h"
 
 #include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
 
 #include <climits>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "nncf/api/config.h"
+#include "nncf/ir/log.h"
 
 namespace nncf::sparsity {
 namespace {
@@ -131,7 +133,16 @@ int64_t parse_initializer(const ConfigNode& init) {
   ConfigNode bn = init["batchnorm_adaptation"];
   bn.expect_object();
   bn.check_keys({"num_bn_adaptation_samples"});
-  return bn.has("num_bn_adaptation_samples") ? bn["num_bn_adaptation_samples"].as_int(0, INT64_MAX) : 2000;
+  const int64_t samples =
+      bn.has("num_bn_adaptation_samples") ? bn["num_bn_adaptation_samples"].as_int(0, INT64_MAX) : 2000;
+  // NNCF's magnitude sparsity never runs it on its own (neither initialize() nor its schedulers);
+  // say so rather than let the section look effective.
+  if (samples > 0)
+    log_warning_once(
+        c10::str(bn.path(), ": magnitude_sparsity runs BatchNorm adaptation only when ",
+                 "set_sparsity_level(level, /*run_batchnorm_adaptation=*/true) is called (as NNCF); ",
+                 "initialize() and the scheduler's level changes do not run it"));
+  return samples;
 }
 
 }  // namespace

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "nncf/algorithms/sparsity/controller.h"
 #include "nncf/api/compression.h"
+#include "nncf/ir/log.h"
 #include "support/errors.h"
 #include "support/models.h"
 
@@ -181,6 +184,24 @@ TEST(SparsityBatchNormAdaptation, ExplicitRunWithoutDataNamesInitialize) {
   const std::string msg = testing::error_of([&] { as_sparsity(r)->set_sparsity_level(0.3, true); });
   EXPECT_NE(msg.find("ctrl->initialize(loader)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("compression"), std::string::npos) << msg;
+}
+
+TEST(SparsityBatchNormAdaptation, AConfiguredSectionSaysWhenItRuns) {
+  // The section alone runs nothing; the config's reader hears so once, with the JSON path.
+  std::vector<std::string> messages;
+  reset_log_once();
+  const LogSink previous =
+      set_log_sink([&](LogLevel, const std::string& message) { messages.push_back(message); });
+  for (int i = 0; i < 2; ++i) {
+    build(R"({"algorithm": "magnitude_sparsity",
+        "initializer": {"batchnorm_adaptation": {"num_bn_adaptation_samples": 4}}})");
+  }
+  set_log_sink(previous);
+  const auto hits = std::count_if(messages.begin(), messages.end(), [](const std::string& m) {
+    return m.find("compression.initializer.batchnorm_adaptation: ") != std::string::npos &&
+           m.find("run_batchnorm_adaptation=*/true") != std::string::npos;
+  });
+  EXPECT_EQ(hits, 1) << c10::Join("\n", messages);
 }
 
 }  // namespace
