@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "nncf/api/checkpoint.h"
 #include "nncf/algorithms/quantization/controller.h"
+#include "nncf/api/checkpoint.h"
 #include "nncf/api/compression.h"
 #include "support/errors.h"
 #include "support/models.h"
