@@ -8,6 +8,7 @@
 
 #include "nncf/ir/log.h"
 #include "nncf/ir/metatype.h"
+#include "nncf/passes/fused_patterns.h"
 #include "placer.h"
 
 namespace nncf::quantization {
@@ -102,73 +103,14 @@ std::vector<Edge> Placer::consumer_edges(const Value* v, bool& blocked) const {
 
 // ---- fused patterns ------------------------------------------------------------------------------
 
-// The single data consumer of `n`'s only output, if it has exactly one.
-const Node* Placer::sole_consumer(const Node* n) const {
-  if (n->outputs().size() != 1) return nullptr;
-  const Value* v = n->output();
-  if (std::find(graph_.outputs().begin(), graph_.outputs().end(), v) != graph_.outputs().end())
-    return nullptr;
-  const Node* only = nullptr;
-  for (const ir::Use& u : v->uses()) {
-    if (u.user->metatype() == Metatype::Size) continue;
-    if (only != nullptr && only != u.user) return nullptr;
-    only = u.user;
-  }
-  // The value must be the consumer's activation operand and the consumer must run when n runs.
-  if (only != nullptr && only->runs_in() != n->runs_in()) return nullptr;
-  return only;
-}
-
-// An arithmetic op whose operands other than `from` are not activations (a bias or a scale).
-bool Placer::is_affine_arithmetic(const Node* n, const Node* from) const {
-  if (!is_arithmetic(n->metatype())) return false;
-  for (const ir::Arg& a : n->inputs()) {
-    if (a.is_value() && a.value()->producer() != from && is_activation(a.value())) return false;
-  }
-  return true;
-}
-
-bool Placer::two_activation_operands(const Node* n) const {
-  int count = 0;
-  for (const ir::Arg& a : n->inputs()) count += a.is_value() && is_activation(a.value());
-  return count >= 2;
-}
-
-// Extends a pattern from `last` with an optional BN then an optional activation, or an
-// activation then an optional BN.
-void Placer::extend_bn_act(std::vector<const Node*>& group) const {
-  const Node* next = sole_consumer(group.back());
-  if (next == nullptr) return;
-  if (next->metatype() == Metatype::BatchNorm) {
-    group.push_back(next);
-    const Node* act = sole_consumer(next);
-    if (act != nullptr && is_activation_op(act->metatype())) group.push_back(act);
-  } else if (is_activation_op(next->metatype())) {
-    group.push_back(next);
-    const Node* bn = sole_consumer(next);
-    if (bn != nullptr && bn->metatype() == Metatype::BatchNorm) group.push_back(bn);
-  }
-}
-
 void Placer::fuse_patterns() {
-  for (const Node* n : graph_.nodes()) {
-    if (group_of_.count(n) || n->outputs().size() != 1 || !is_activation(n->output())) continue;
-    std::vector<const Node*> group{n};
-    const Metatype m = n->metatype();
-    if (is_linear(m)) {
-      // LINEAR [+ affine arithmetic] [+ BN/ACT combination]
-      const Node* next = sole_consumer(n);
-      if (next != nullptr && is_affine_arithmetic(next, n)) group.push_back(next);
-      extend_bn_act(group);
-    } else if (m == Metatype::BatchNorm || (is_arithmetic(m) && two_activation_operands(n)) ||
-               (is_activation_op(m) && trait(*n) == Trait::InputsQuantizable)) {
-      // BN + ACT, ARITHMETIC + BN/ACT, quantizable ACT + BN
-      extend_bn_act(group);
-    }
-    if (group.size() < 2) continue;
+  // An activation op heads an ACT + BN pattern only where its inputs are quantized.
+  const passes::FusedPatterns patterns(
+      [this](const Node& n) { return trait(n) == Trait::InputsQuantizable; });
+  for (passes::FusedPattern& p : patterns.run(graph_)) {
     const size_t id = groups_.size();
-    for (const Node* g : group) group_of_[g] = id;
-    groups_.push_back(std::move(group));
+    for (const Node* g : p.nodes) group_of_[g] = id;
+    groups_.push_back(std::move(p.nodes));
   }
 }
 

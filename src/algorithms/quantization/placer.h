@@ -62,10 +62,7 @@ class Placer {
   bool is_activation(const ir::Value* v) const { return v->is_tensor() && data_.count(v); }
   std::vector<Edge> consumer_edges(const ir::Value* v, bool& blocked) const;
 
-  const ir::Node* sole_consumer(const ir::Node* n) const;
-  bool is_affine_arithmetic(const ir::Node* n, const ir::Node* from) const;
-  bool two_activation_operands(const ir::Node* n) const;
-  void extend_bn_act(std::vector<const ir::Node*>& group) const;
+  /// Records the fused patterns (nncf/passes/fused_patterns.h) as groups.
   void fuse_patterns();
   bool in_group(const ir::Node* n) const { return group_of_.count(n) != 0; }
   bool is_group_interior(const ir::Node* n) const {
