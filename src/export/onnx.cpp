@@ -88,7 +88,7 @@ class Exporter {
   std::string apply_hooks(const std::vector<HookAt>& hooks, std::string name, const WeightInput* weight);
   void find_foldable_batch_norms();
   std::optional<detail::BatchNormFold> fold_of(const ir::Node* conv, const ir::Node* bn);
-  std::string folded_weight(const ir::Value* v, const at::Tensor& scale, const std::string& hint);
+  std::string folded_weight(const ir::Value* v, const detail::BatchNormFold& fold, const std::string& hint);
 
   const detail::BatchNormFold* fold_at(const ir::Node* n) const {
     auto it = folds_.find(n);
@@ -134,7 +134,7 @@ class NodeContext : public detail::Context {
   std::string folded_weight(size_t i) override {
     const detail::BatchNormFold* f = fold();
     TORCH_INTERNAL_ASSERT(f && node.input(i).is_value(), "folded_weight without a fold");
-    return e_.folded_weight(node.input(i).value(), f->scale, c10::str(node.scope(), ".weight_folded"));
+    return e_.folded_weight(node.input(i).value(), *f, c10::str(node.scope(), ".weight_folded"));
   }
   void set_output(size_t k, Sym s) override { e_.syms_[node.output(k)] = std::move(s); }
   std::string output_name(size_t k) override { return e_.syms_.at(node.output(k)).name; }
@@ -207,47 +207,25 @@ Sym Exporter::value(const ir::Value* v) {
   TORCH_INTERNAL_ASSERT(false, "data input %", v->name(), " was not declared");
 }
 
-// Note [BatchNorm folding]: a batch_norm folds into the conv before it when that conv feeds only
-// it and no inserted module can see the difference: no hook on the conv's bias, on the conv's output
-// or on the batch_norm's input. Hooks on the conv's weight are evaluated into it as usual (a mask, a
-// quantizer's grid); a hook an exporter writes (QuantizeLinear/DequantizeLinear) must then be
-// written for the scaled weight, which the exporter's can_fold decides. Folding a quantized weight
-// is what lets a runtime see DequantizeLinear -> Conv -> QuantizeLinear and run an integer conv.
+// Note [BatchNorm folding]: a batch_norm folds into the conv before it (passes::BatchNormFolding
+// finds where the graph allows it) when no inserted module can see the difference: no hook on the
+// conv's bias, on the batch_norm's tensors, on the conv's output or on the batch_norm's input. Hooks
+// on the conv's weight are evaluated into it as usual (a mask, a quantizer's grid); a hook an
+// exporter writes (QuantizeLinear/DequantizeLinear) must then be written for the scaled weight,
+// which the exporter's can_fold decides. Folding a quantized weight is what lets a runtime see
+// DequantizeLinear -> Conv -> QuantizeLinear and run an integer conv.
 void Exporter::find_foldable_batch_norms() {
-  auto plain = [&](const ir::Arg& a) {
-    return a.is_constant()
-               ? a.constant().is_none()
-               : a.value()->is_graph_input() && a.value()->role() != ir::InputRole::Data &&
-                     a.value()->role() != ir::InputRole::Training && !input_hooks_.count(a.value()->name());
-  };
-  for (const ir::Node* bn : graph_.nodes()) {
-    if (bn->op() != "aten::batch_norm" || bn->runs_in() == ir::RunsIn::Training) continue;
-    const ir::Arg& x = bn->input(0);
-    if (!x.is_value() || x.value()->is_graph_input()) continue;
-    const ir::Node* conv = x.value()->producer();
-    if (conv->metatype() != ir::Metatype::Conv || conv->runs_in() == ir::RunsIn::Training) continue;
-    const ir::Arg& w = conv->input(1);
-    if (!w.is_value() || !w.value()->is_graph_input() || w.value()->role() == ir::InputRole::Data ||
-        w.value()->role() == ir::InputRole::Training || !plain(conv->input(2))) {
-      continue;
-    }
-    bool ok = true;
-    for (size_t i = 1; i <= 4; ++i) ok = ok && plain(bn->input(i));
-    if (!ok || bn->input(3).is_constant() || bn->input(4).is_constant()) continue;
-    size_t uses = 0;
-    for (const ir::Use& u : x.value()->uses()) uses += u.user->runs_in() != ir::RunsIn::Training;
-    if (uses != 1 || std::count(graph_.outputs().begin(), graph_.outputs().end(), x.value())) continue;
-    if (post_hooks_.count(conv->scope())) continue;
+  auto hooked = [&](const ir::Arg& a) { return a.is_value() && input_hooks_.count(a.value()->name()); };
+  for (const passes::FoldableBatchNorm& site : passes::BatchNormFolding().run(graph_)) {
+    const ir::Node* conv = site.layer;
+    const ir::Node* bn = site.batch_norm;
+    bool hooks = hooked(conv->input(2)) || post_hooks_.count(conv->scope());
+    for (size_t i = 1; i <= 4; ++i) hooks = hooks || hooked(bn->input(i));
     if (auto h = pre_hooks_.find(bn->scope()); h != pre_hooks_.end()) {
-      if (std::any_of(h->second.begin(), h->second.end(),
-                      [](const HookAt& ha) { return ha.point->port == 0; }))
-        continue;
+      hooks = hooks || std::any_of(h->second.begin(), h->second.end(),
+                                   [](const HookAt& ha) { return ha.point->port == 0; });
     }
-    const ir::Arg& training = bn->input(5);
-    if (training.is_constant() ? training.constant().to_bool()
-                               : training.value()->role() != ir::InputRole::Training) {
-      continue;
-    }
+    if (hooks) continue;
     if (auto f = fold_of(conv, bn)) {
       folds_[conv] = *f;
       folds_[bn] = *f;
@@ -261,14 +239,10 @@ std::optional<detail::BatchNormFold> Exporter::fold_of(const ir::Node* conv, con
     if (!a.is_value()) return std::nullopt;
     auto t = tensor_value(a.value());
     TORCH_INTERNAL_ASSERT(t, "batch_norm argument without a tensor");
-    return t->to(at::kDouble);
+    return t;
   };
-  const at::Tensor mean = *get(3), var = *get(4);
-  const double eps = bn->input(7).constant().to_double();
-  const at::Tensor gamma = get(1).value_or(at::ones_like(mean));
-  const at::Tensor beta = get(2).value_or(at::zeros_like(mean));
-  detail::BatchNormFold f{bn, gamma / at::sqrt(var + eps), {}};
-  f.shift = beta - mean * f.scale;
+  const detail::BatchNormFold f{
+      passes::BatchNormFolding::affine(*get(3), *get(4), get(1), get(2), bn->input(7).constant().to_double()), bn};
   const ir::Value* w = conv->input(1).value();
   auto hooks = input_hooks_.find(w->name());
   if (hooks == input_hooks_.end()) return f;
@@ -283,14 +257,11 @@ std::optional<detail::BatchNormFold> Exporter::fold_of(const ir::Node* conv, con
   return f;
 }
 
-std::string Exporter::folded_weight(const ir::Value* v, const at::Tensor& scale, const std::string& hint) {
-  const at::Tensor t = *tensor_value(v);
-  std::vector<int64_t> shape(static_cast<size_t>(t.dim()), 1);
-  shape[0] = -1;
-  const at::Tensor value = (t.to(at::kDouble) * scale.reshape(shape)).to(t.scalar_type());
+std::string Exporter::folded_weight(const ir::Value* v, const detail::BatchNormFold& fold, const std::string& hint) {
+  const at::Tensor value = fold.fold_weight(*tensor_value(v));
   std::string name = b_.add_initializer(hint, value);
   if (auto it = input_hooks_.find(v->name()); it != input_hooks_.end()) {
-    const WeightInput w{value, scale};
+    const WeightInput w{value, fold.scale};
     name = apply_hooks(it->second, name, &w);
   }
   return name;

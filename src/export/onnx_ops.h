@@ -14,6 +14,7 @@
 
 #include "nncf/export/onnx.h"
 #include "nncf/ir/graph.h"
+#include "nncf/passes/batchnorm_folding.h"
 
 namespace nncf::exporting::detail {
 
@@ -38,11 +39,10 @@ struct Sym {
   }
 };
 
-/// A batch_norm folded into the convolution before it: y = conv(x, w * scale) + bias * scale + shift,
-/// with `scale` = gamma / sqrt(var + eps) and `shift` = beta - mean * scale (double, one per channel).
-struct BatchNormFold {
+/// A batch_norm folded into the convolution before it: y = conv(x, w * scale) + bias * scale + shift
+/// (nncf/passes/batchnorm_folding.h).
+struct BatchNormFold : passes::BatchNormAffine {
   const ir::Node* bn = nullptr;
-  at::Tensor scale, shift;
 };
 
 /// The state a converter works in: the node, its arguments as Syms, the builder.
