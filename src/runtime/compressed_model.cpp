@@ -163,19 +163,29 @@ void CompressedModelImpl::insert(const InsertionPoint& point, torch::nn::AnyModu
 
 void CompressedModelImpl::insert(const std::vector<InsertionPoint>& points, torch::nn::AnyModule module,
                                  const std::string& name, int priority) {
-  TORCH_CHECK(!module.is_empty(), "nncf::CompressedModel::insert: module '", name, "' is empty");
+  std::vector<Hook> hooks;
+  hooks.push_back(Hook{points, name, std::move(module), priority});
+  insert(std::move(hooks));
+}
+
+void CompressedModelImpl::check_hook(const std::vector<Hook>& batch, size_t index) const {
+  const Hook& hook = batch[index];
+  const std::string& name = hook.name;
+  TORCH_CHECK(!hook.module.is_empty(), "nncf::CompressedModel::insert: module '", name, "' is empty");
   TORCH_CHECK(!name.empty() && name.find('.') == std::string::npos,
               "nncf::CompressedModel::insert: a module name must be non-empty and without '.', got '", name,
               "'");
-  for (const Hook& h : hooks_) {
+  auto check_name = [&](const Hook& h) {
     TORCH_CHECK(h.name != name, "nncf::CompressedModel::insert: a module named '", name,
                 "' is already inserted at ", join_points(h.points));
-  }
-  TORCH_CHECK(!points.empty(), "nncf::CompressedModel::insert: module '", name, "' has no insertion point");
+  };
+  std::for_each(hooks_.begin(), hooks_.end(), check_name);
+  std::for_each(batch.begin(), batch.begin() + index, check_name);
+  TORCH_CHECK(!hook.points.empty(), "nncf::CompressedModel::insert: module '", name, "' has no insertion point");
   // Every bad point is reported at once: a builder inserting a shared quantizer fixes them together.
   std::set<std::string> seen;
   std::vector<std::string> errors;
-  for (const InsertionPoint& point : points) {
+  for (const InsertionPoint& point : hook.points) {
     if (!seen.insert(to_string(point)).second) {
       errors.push_back(c10::str("nncf::CompressedModel::insert: insertion point ", to_string(point),
                                 " is listed twice for module '", name, "'"));
@@ -188,16 +198,33 @@ void CompressedModelImpl::insert(const std::vector<InsertionPoint>& points, torc
     }
   }
   TORCH_CHECK(errors.empty(), c10::Join("\n", errors));
+}
+
+void CompressedModelImpl::insert(std::vector<Hook> hooks) {
+  // Validate everything before changing anything, so that a failed batch leaves the model as it was.
+  std::vector<std::string> errors;
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    try {
+      check_hook(hooks, i);
+    } catch (const c10::Error& e) {
+      errors.push_back(e.msg());
+    }
+  }
+  TORCH_CHECK(errors.empty(), c10::Join("\n", errors));
+  if (hooks.empty()) return;
   if (!hook_root_) hook_root_ = register_module(kHooks, std::make_shared<torch::nn::Module>("nncf::Hooks"));
-  // An inserted module follows the model's train/eval mode from now on; start it in the same one.
-  module.ptr()->train(is_training());
-  hook_root_->register_module(name, module.ptr());
-  hooks_.push_back(Hook{points, name, std::move(module), priority});
+  const size_t before = hooks_.size();
+  for (Hook& hook : hooks) {
+    // An inserted module follows the model's train/eval mode from now on; start it in the same one.
+    hook.module.ptr()->train(is_training());
+    hook_root_->register_module(hook.name, hook.module.ptr());
+    hooks_.push_back(std::move(hook));
+  }
   try {
     compile();
   } catch (...) {
-    hooks_.pop_back();
-    hook_root_->unregister_module(name);
+    for (size_t i = before; i < hooks_.size(); ++i) hook_root_->unregister_module(hooks_[i].name);
+    hooks_.resize(before);
     throw;
   }
 }
@@ -208,6 +235,79 @@ void CompressedModelImpl::remove(const std::string& name) {
   hook_root_->unregister_module(name);
   hooks_.erase(it);
   compile();
+}
+
+CompressedModel CompressedModelImpl::rewritten(ir::Graph graph,
+                                               const std::map<std::string, torch::Tensor>& replaced_tensors,
+                                               const std::map<std::string, torch::nn::AnyModule>& replaced_hooks,
+                                               const std::vector<std::string>& dropped_hooks) const {
+  const std::string where = "nncf::CompressedModel::rewritten";
+  std::vector<std::string> errors;
+  std::map<std::string, torch::Tensor> tensors;
+  for (const ir::Value* v : graph.inputs()) {
+    if (!is_state(v)) continue;
+    auto replaced = replaced_tensors.find(v->name());
+    if (replaced == replaced_tensors.end()) {
+      torch::Tensor old = tensor(v->name());
+      if (old.defined()) {
+        tensors[v->name()] = old;  // shared, not copied
+      } else {
+        errors.push_back(c10::str(where, ": '", v->name(), "' is a new ", ir::to_string(v->role()),
+                                  " input and has no tensor in replaced_tensors"));
+      }
+      continue;
+    }
+    TORCH_CHECK(replaced->second.defined(), where, ": replaced tensor '", v->name(), "' is undefined");
+    // A slice taken with grad enabled is not a leaf and cannot be a parameter: register it
+    // detached (sharing its storage), and keep the old parameter's trainability.
+    torch::Tensor t = replaced->second.detach();
+    const torch::Tensor old = tensor(v->name());
+    const bool requires_grad = old.defined() ? old.requires_grad() : replaced->second.requires_grad();
+    if (v->role() == ir::InputRole::Parameter) t.set_requires_grad(requires_grad);
+    tensors[v->name()] = t;
+  }
+  for (const auto& entry : replaced_tensors) {
+    const ir::Value* v = graph.find_input(entry.first);
+    if (v == nullptr || !is_state(v))
+      errors.push_back(c10::str(where, ": replaced tensor '", entry.first,
+                                "' is not a parameter/buffer input of the new graph"));
+  }
+  const std::set<std::string> dropped(dropped_hooks.begin(), dropped_hooks.end());
+  auto is_hook = [&](const std::string& name) {
+    return std::any_of(hooks_.begin(), hooks_.end(), [&](const Hook& h) { return h.name == name; });
+  };
+  for (const std::string& name : dropped) {
+    if (!is_hook(name)) errors.push_back(c10::str(where, ": dropped hook '", name, "' is not inserted"));
+    if (replaced_hooks.count(name))
+      errors.push_back(c10::str(where, ": hook '", name, "' is both replaced and dropped"));
+  }
+  for (const auto& entry : replaced_hooks) {
+    if (!is_hook(entry.first))
+      errors.push_back(c10::str(where, ": replaced hook '", entry.first, "' is not inserted"));
+  }
+  std::vector<Hook> hooks;
+  for (const Hook& h : hooks_) {
+    if (dropped.count(h.name)) continue;
+    for (const InsertionPoint& point : h.points) {
+      try {
+        check_point(graph, point);
+      } catch (const c10::Error& e) {
+        errors.push_back(c10::str(where, ": hook '", h.name, "' cannot be carried over (", e.msg(),
+                                  "); replace it or drop it"));
+      }
+    }
+    auto replaced = replaced_hooks.find(h.name);
+    hooks.push_back(Hook{h.points, h.name, replaced == replaced_hooks.end() ? h.module : replaced->second,
+                         h.priority});
+  }
+  TORCH_CHECK(errors.empty(), c10::Join("\n", errors));
+
+  CompressedModel out(std::move(graph), tensors);
+  // The mode first: inserted modules start in the model's mode.
+  out->train(is_training());
+  out->set_batchnorm_adaptation(bn_adaptation_);
+  out->insert(std::move(hooks));
+  return out;
 }
 
 torch::Tensor CompressedModelImpl::tensor(const std::string& name) const {

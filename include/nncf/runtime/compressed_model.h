@@ -59,6 +59,8 @@ struct Hook {
   int priority = 0;  ///< hooks on one point run in ascending priority (stable)
 };
 
+class CompressedModel;
+
 class CompressedModelImpl : public torch::nn::Module {
  public:
   /// `tensors` maps every Parameter/Buffer input of `graph` by name to its tensor; the tensors are
@@ -93,9 +95,44 @@ class CompressedModelImpl : public torch::nn::Module {
   /// that do not exist (naming each).
   void insert(const std::vector<InsertionPoint>& points, torch::nn::AnyModule module, const std::string& name,
               int priority = 0);
+  /// Inserts several modules at once (a transformation layout), each with its own points, name
+  /// and priority, and compiles the step list once. Atomic: every hook is checked as by the
+  /// single-module insert (names must also differ within the batch) before anything changes, and
+  /// on any error -- reported for all bad hooks at once -- nothing is inserted. Hooks in the
+  /// batch that share a point and a priority run in batch order. An empty batch does nothing.
+  void insert(std::vector<Hook> hooks);
   /// Removes an inserted module by name.
   void remove(const std::string& name);
   const std::vector<Hook>& hooks() const { return hooks_; }
+
+  /// Structural rewrite: a new model that runs `graph` (this graph changed, e.g. a pruned conv
+  /// with fewer output channels and the ops that read it with fewer inputs) and carries this
+  /// model's state and inserted modules across by their stable names.
+  ///
+  /// Tensors: each Parameter/Buffer input of `graph` gets `replaced_tensors[name]` if given, else
+  /// this model's tensor of that name, shared (the same tensor object, not a copy). A replaced
+  /// tensor is registered detached from its autograd history (sharing its storage), so a slice
+  /// may be taken with grad enabled; a replaced parameter requires grad iff the one it replaces
+  /// did (a new name: iff the given tensor does). Inputs this graph had and `graph` lacks are
+  /// left out. The role (parameter or buffer) is the one `graph` gives.
+  ///
+  /// Inserted modules: every hook keeps its name, points, priority and order, and its module
+  /// (shared) unless `replaced_hooks[name]` gives another; hooks named in `dropped_hooks` are
+  /// left out. A module whose state has the shape of a rewritten tensor (a per-channel quantizer
+  /// or a mask on a pruned weight) must be replaced by the caller: nothing here can tell.
+  ///
+  /// The training mode and the BatchNorm adaptation flag are carried. This model is unchanged,
+  /// but since the two share tensors and modules, it should be discarded: build optimizers on the
+  /// new model's parameters().
+  ///
+  /// Throws c10::Error, listing every problem at once, for: a new Parameter/Buffer input with no
+  /// tensor here nor in `replaced_tensors`; a replaced tensor that is not such an input of
+  /// `graph`; a replaced or dropped name that is not an inserted module, or a name both replaced
+  /// and dropped; a kept hook whose point does not exist in `graph` (naming the hook and the
+  /// point); and whatever the constructor and insert reject.
+  CompressedModel rewritten(ir::Graph graph, const std::map<std::string, torch::Tensor>& replaced_tensors,
+                            const std::map<std::string, torch::nn::AnyModule>& replaced_hooks = {},
+                            const std::vector<std::string>& dropped_hooks = {}) const;
 
   /// BatchNorm adaptation (NNCF's `batchnorm_adaptation` initializer): while on and the model is
   /// in eval mode, every `aten::batch_norm` whose `training` argument is the graph's `training`
@@ -119,6 +156,8 @@ class CompressedModelImpl : public torch::nn::Module {
  private:
   struct Program;  // compiled step list (src/runtime/program.h)
   void compile();
+  // Throws the errors of inserting batch[index] after the current hooks and batch[0, index).
+  void check_hook(const std::vector<Hook>& batch, size_t index) const;
 
   ir::Graph graph_;
   std::vector<Hook> hooks_;
