@@ -2,8 +2,8 @@
 # (Owned by the kernels work; see src/kernels/.)
 #
 # The loops of fake_quantize_cpu.cpp and rb_mask_cpu.cpp compile twice, once for baseline x86-64 and
-# once for AVX2+FMA (each in its own namespace); the operator picks one at run time with
-# __builtin_cpu_supports and warns once when it cannot use AVX2. Flags (measured, libtorch-recipes.md §4):
+# once for AVX2+FMA (each in its own namespace); the operator picks one at run time (Note [ISA choice]
+# in src/kernels/isa.h) and warns once when it cannot use AVX2. Flags (measured, libtorch-recipes.md §4):
 #   -fno-trapping-math  lets GCC turn the compares into selects (otherwise the backward stays scalar)
 #   -ffp-contract=off   no FMA contraction, so results are bit-identical to the ATen reference
 #   -O3                 full vectorisation (Release builds only ask for -O2)
@@ -30,7 +30,7 @@ else()
 endif()
 
 nncf_layer(kernels SOURCES src/kernels/fake_quantize.cpp src/kernels/fake_quantize_reference.cpp
-  src/kernels/rb_mask.cpp src/kernels/rb_mask_reference.cpp ${NNCF_KERNEL_OBJECTS})
+  src/kernels/rb_mask.cpp src/kernels/rb_mask_reference.cpp src/kernels/isa.cpp ${NNCF_KERNEL_OBJECTS})
 if(NNCF_KERNELS_HAVE_AVX2)
   target_compile_definitions(nncf_kernels PRIVATE NNCF_KERNELS_HAVE_AVX2)
 endif()

@@ -14,12 +14,12 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "fake_quantize_cpu.h"
+#include "isa.h"
 #include "output.h"
 
 namespace nncf::kernels {
@@ -32,25 +32,14 @@ constexpr int64_t kGrainSize = int64_t{1} << 16;
 // Row length for per-tensor parameters (Note [Rows] in fake_quantize_cpu.h).
 constexpr int64_t kPerTensorRow = int64_t{1} << 14;
 
-std::atomic<bool> force_baseline{false};
+// Note [ISA choice] in isa.h.
+detail::IsaChoice& isa() {
+  static detail::IsaChoice choice("fake quantization", ", about 2x slower backward");
+  return choice;
+}
 
 bool use_avx2() {
-  if (force_baseline.load(std::memory_order_relaxed)) return false;
-#if defined(NNCF_KERNELS_HAVE_AVX2)
-  static const bool supported = [] {
-    const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (!ok) {
-      TORCH_WARN_ONCE("nncf: this CPU lacks AVX2/FMA; fake quantization runs its baseline x86-64 build, ",
-                      "about 2x slower backward");
-    }
-    return ok;
-  }();
-  return supported;
-#else
-  TORCH_WARN_ONCE("nncf: fake quantization was built without its AVX2 kernels (not an x86-64 build); ",
-                  "it runs the portable build");
-  return false;
-#endif
+  return isa().use_avx2();
 }
 
 // Note [Huge-page outputs]
@@ -418,7 +407,7 @@ at::Tensor asymmetric_autograd(const at::Tensor& x, const at::Tensor& input_low,
 
 namespace detail {
 bool force_baseline_isa(bool on) {
-  return force_baseline.exchange(on);
+  return isa().force_baseline(on);
 }
 }  // namespace detail
 

@@ -11,9 +11,9 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
 
+#include "isa.h"
 #include "output.h"
 #include "rb_mask_cpu.h"
 
@@ -24,23 +24,14 @@ namespace {
 // elements are ~0.1 ms of work here, far above the per-task overhead.
 constexpr int64_t kGrainTiles = (int64_t{1} << 16) / cpu::kRBTile;
 
-std::atomic<bool> force_baseline{false};
+// Note [ISA choice] in isa.h.
+detail::IsaChoice& isa() {
+  static detail::IsaChoice choice("RB sparsity masking", "");
+  return choice;
+}
 
 bool use_avx2() {
-  if (force_baseline.load(std::memory_order_relaxed)) return false;
-#if defined(NNCF_KERNELS_HAVE_AVX2)
-  static const bool supported = [] {
-    const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (!ok)
-      TORCH_WARN_ONCE("nncf: this CPU lacks AVX2/FMA; RB sparsity masks run their baseline x86-64 build");
-    return ok;
-  }();
-  return supported;
-#else
-  TORCH_WARN_ONCE(
-      "nncf: RB sparsity masks were built without their AVX2 kernels; they run the portable build");
-  return false;
-#endif
+  return isa().use_avx2();
 }
 
 void check_inputs(const at::Tensor& w, const at::Tensor& logits) {
@@ -149,7 +140,7 @@ const c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&)>
 
 namespace detail {
 bool force_baseline_rb_isa(bool on) {
-  return force_baseline.exchange(on);
+  return isa().force_baseline(on);
 }
 }  // namespace detail
 
