@@ -114,11 +114,14 @@ void save_checkpoint(const std::string& path, const CompressionResult& result, c
 
   torch::NoGradGuard no_grad;
   std::vector<std::string> names;
+  c10::impl::GenericList shapes(c10::ListType::create(c10::ListType::ofInts()));
   for (const auto& [name, t] : model_tensors(result.model)) {
     archive.write(c10::str("tensor_", names.size()), t.detach(), /*is_buffer=*/true);
     names.push_back(name);
+    shapes.push_back(c10::List<int64_t>(t.sizes()));
   }
   archive.write("tensor_names", c10::Join("\n", names));
+  archive.write("tensor_shapes", shapes);
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
   if (!user_data.empty()) archive.write("user_data", user_data);
   if (optimizer != nullptr) {
@@ -164,6 +167,22 @@ Checkpoint Checkpoint::load(const std::string& path) {
     TORCH_CHECK(archive->try_read(c10::str("tensor_", i), t, /*is_buffer=*/true), "nncf::Checkpoint: ", path,
                 " is truncated: tensor '", names[i], "' is missing");
     c.tensors_[names[i]] = t;
+    c.tensor_shapes_[names[i]] = t.sizes().vec();
+  }
+  // Checkpoints written before shapes were recorded have none: the tensors' own shapes stand.
+  c10::IValue shapes;
+  if (archive->try_read("tensor_shapes", shapes)) {
+    TORCH_CHECK(shapes.isList() && shapes.toListRef().size() == names.size(), "nncf::Checkpoint: ", path,
+                ": 'tensor_shapes' does not list one shape per tensor");
+    for (size_t i = 0; i < names.size(); ++i) {
+      const c10::IValue& shape = shapes.toListRef()[i];
+      TORCH_CHECK(shape.isIntList(), "nncf::Checkpoint: ", path, ": the recorded shape of '", names[i],
+                  "' is not a list of ints");
+      const std::vector<int64_t> recorded = shape.toIntVector();
+      TORCH_CHECK(recorded == c.tensor_shapes_[names[i]], "nncf::Checkpoint: ", path, " is corrupt: tensor '",
+                  names[i], "' was recorded with shape ", c10::IntArrayRef(recorded), " but holds ",
+                  c10::IntArrayRef(c.tensor_shapes_[names[i]]));
+    }
   }
   TORCH_CHECK(archive->try_read("rng_cpu", c.rng_, /*is_buffer=*/true), "nncf::Checkpoint: ", path,
               " has no random generator state");
@@ -202,7 +221,9 @@ void Checkpoint::restore_model(runtime::CompressedModel& model) const {
               " does not match the model",
               missing.empty() ? "" : "; missing in the checkpoint: ", c10::Join(", ", missing),
               unexpected.empty() ? "" : "; not in the model: ", c10::Join(", ", unexpected),
-              shapes.empty() ? "" : "; shapes differ: ", c10::Join(", ", shapes));
+              shapes.empty() ? "" : "; shapes differ: ", c10::Join(", ", shapes),
+              shapes.empty() ? "" : " (a checkpoint of a structurally changed model, e.g. a pruned one, "
+                                    "restores into a model rebuilt with Checkpoint::tensor_shapes())");
   torch::NoGradGuard no_grad;
   for (const auto& [name, t] : ours) t.copy_(tensors_.at(name));
 }

@@ -57,6 +57,13 @@ class Checkpoint {
   const std::vector<std::string>& algorithms() const { return algorithms_; }
   const std::map<std::string, c10::IValue>& controller_state() const { return controller_state_; }
   const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
+  /// The shape of every saved parameter and buffer, by dotted name. save_checkpoint records them
+  /// and load checks each saved tensor against its record (a mismatch is a corrupt file); for a
+  /// checkpoint written before shapes were recorded they are the saved tensors' shapes. A model
+  /// whose structure changed during training (filter pruning shrinks conv weights) is restored by
+  /// building it afresh, shrinking it to these shapes (CompressedModelImpl::rewritten), and then
+  /// calling restore_model.
+  const std::map<std::string, std::vector<int64_t>>& tensor_shapes() const { return tensor_shapes_; }
   bool has_optimizer() const { return optimizer_ != nullptr; }
   /// What the caller saved with the checkpoint (e.g. a training loop's epoch and best accuracy as
   /// JSON); empty when nothing was.
@@ -66,7 +73,9 @@ class Checkpoint {
   /// parameters, in the same order). Throws c10::Error if none was saved.
   void restore_optimizer(torch::optim::Optimizer& optimizer) const;
   /// Loads the model's tensors: every saved name must exist in `model` with the same shape and
-  /// vice versa; the error lists the names that do not match.
+  /// vice versa; the error lists the names that do not match, and for a shape mismatch the
+  /// tensor with both shapes (`conv1.weight (saved [2, 3, 3, 3], model [4, 3, 3, 3])`). Nothing
+  /// is copied unless everything matches.
   void restore_model(runtime::CompressedModel& model) const;
   /// Restores the CPU random generator.
   void restore_rng() const;
@@ -77,6 +86,7 @@ class Checkpoint {
   std::vector<std::string> algorithms_;
   std::map<std::string, c10::IValue> controller_state_;
   std::map<std::string, at::Tensor> tensors_;
+  std::map<std::string, std::vector<int64_t>> tensor_shapes_;
   at::Tensor rng_;
   std::string user_data_;
   std::shared_ptr<torch::serialize::InputArchive> optimizer_;
