@@ -222,8 +222,9 @@ void Checkpoint::restore_model(runtime::CompressedModel& model) const {
               missing.empty() ? "" : "; missing in the checkpoint: ", c10::Join(", ", missing),
               unexpected.empty() ? "" : "; not in the model: ", c10::Join(", ", unexpected),
               shapes.empty() ? "" : "; shapes differ: ", c10::Join(", ", shapes),
-              shapes.empty() ? "" : " (a checkpoint of a structurally changed model, e.g. a pruned one, "
-                                    "restores into a model rebuilt with Checkpoint::tensor_shapes())");
+              shapes.empty() ? ""
+                             : " (a checkpoint of a structurally changed model, e.g. a pruned one, "
+                               "restores into a model rebuilt with Checkpoint::tensor_shapes())");
   torch::NoGradGuard no_grad;
   for (const auto& [name, t] : ours) t.copy_(tensors_.at(name));
 }

@@ -181,7 +181,8 @@ void CompressedModelImpl::check_hook(const std::vector<Hook>& batch, size_t inde
   };
   std::for_each(hooks_.begin(), hooks_.end(), check_name);
   std::for_each(batch.begin(), batch.begin() + index, check_name);
-  TORCH_CHECK(!hook.points.empty(), "nncf::CompressedModel::insert: module '", name, "' has no insertion point");
+  TORCH_CHECK(!hook.points.empty(), "nncf::CompressedModel::insert: module '", name,
+              "' has no insertion point");
   // Every bad point is reported at once: a builder inserting a shared quantizer fixes them together.
   std::set<std::string> seen;
   std::vector<std::string> errors;
@@ -237,10 +238,10 @@ void CompressedModelImpl::remove(const std::string& name) {
   compile();
 }
 
-CompressedModel CompressedModelImpl::rewritten(ir::Graph graph,
-                                               const std::map<std::string, torch::Tensor>& replaced_tensors,
-                                               const std::map<std::string, torch::nn::AnyModule>& replaced_hooks,
-                                               const std::vector<std::string>& dropped_hooks) const {
+CompressedModel CompressedModelImpl::rewritten(
+    ir::Graph graph, const std::map<std::string, torch::Tensor>& replaced_tensors,
+    const std::map<std::string, torch::nn::AnyModule>& replaced_hooks,
+    const std::vector<std::string>& dropped_hooks) const {
   const std::string where = "nncf::CompressedModel::rewritten";
   std::vector<std::string> errors;
   std::map<std::string, torch::Tensor> tensors;
@@ -297,8 +298,8 @@ CompressedModel CompressedModelImpl::rewritten(ir::Graph graph,
       }
     }
     auto replaced = replaced_hooks.find(h.name);
-    hooks.push_back(Hook{h.points, h.name, replaced == replaced_hooks.end() ? h.module : replaced->second,
-                         h.priority});
+    hooks.push_back(
+        Hook{h.points, h.name, replaced == replaced_hooks.end() ? h.module : replaced->second, h.priority});
   }
   TORCH_CHECK(errors.empty(), c10::Join("\n", errors));
 

@@ -130,7 +130,8 @@ TEST_F(CheckpointShapes, AFullSizeModelFailsNamingEachTensorAndBothShapes) {
   CompressionResult target = fresh();
   const at::Tensor before = target.model->tensor("fc.weight").clone();
   const std::string msg = testing::error_of([&] { ckpt.restore_model(target.model); });
-  EXPECT_THAT(msg, AllOf(HasSubstr("shapes differ"), HasSubstr("conv1.weight (saved [2, 1, 3, 3], model [4, 1, 3, 3])"),
+  EXPECT_THAT(msg, AllOf(HasSubstr("shapes differ"),
+                         HasSubstr("conv1.weight (saved [2, 1, 3, 3], model [4, 1, 3, 3])"),
                          HasSubstr("bn1.running_mean (saved [2], model [4])"),
                          HasSubstr("conv2.weight (saved [8, 2, 3, 3], model [8, 4, 3, 3])"),
                          HasSubstr("Checkpoint::tensor_shapes()")));

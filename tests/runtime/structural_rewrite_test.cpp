@@ -15,10 +15,10 @@ namespace nncf::runtime {
 namespace {
 
 using namespace testnet;  // NOLINT(google-build-using-namespace): the shared reference net
+using nncf::testing::error_of;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using nncf::testing::error_of;
 
 // conv1 -> bn -> relu -> conv2; 3 -> 4 -> 5 channels.
 constexpr const char* kConvBnReluConv = R"IR(
@@ -47,10 +47,14 @@ graph(%x : Tensor, %training : bool [training], %conv1.weight : Tensor [param],
 
 Tensors conv_bn_relu_conv_state() {
   auto param = [](std::vector<int64_t> shape) { return torch::randn(shape).requires_grad_(true); };
-  return {{"conv1.weight", param({4, 3, 3, 3})},         {"conv1.bias", param({4})},
-          {"bn.weight", param({4})},                     {"bn.bias", param({4})},
-          {"bn.running_mean", torch::randn({4})},        {"bn.running_var", torch::rand({4}) + 0.5},
-          {"conv2.weight", param({5, 4, 3, 3})},         {"conv2.bias", param({5})}};
+  return {{"conv1.weight", param({4, 3, 3, 3})},
+          {"conv1.bias", param({4})},
+          {"bn.weight", param({4})},
+          {"bn.bias", param({4})},
+          {"bn.running_mean", torch::randn({4})},
+          {"bn.running_var", torch::rand({4}) + 0.5},
+          {"conv2.weight", param({5, 4, 3, 3})},
+          {"conv2.bias", param({5})}};
 }
 
 // Multiplies a conv weight by one learned factor per output channel (state shaped like a filter
@@ -88,8 +92,10 @@ TEST(CompressedModelBatchInsert, EqualsInsertingOneByOne) {
   std::vector<Hook> layout;
   layout.push_back(Hook{{InsertionPoint::post_op("conv1")}, "plus1", torch::nn::AnyModule(AddOne()), 1});
   layout.push_back(Hook{{InsertionPoint::post_op("conv1")}, "x2", torch::nn::AnyModule(Scale(2.0)), 0});
-  layout.push_back(Hook{{InsertionPoint::pre_op("add", 1), InsertionPoint::weight("conv1.weight")}, "x3",
-                        torch::nn::AnyModule(Scale(3.0)), 0});
+  layout.push_back(Hook{{InsertionPoint::pre_op("add", 1), InsertionPoint::weight("conv1.weight")},
+                        "x3",
+                        torch::nn::AnyModule(Scale(3.0)),
+                        0});
   batched->insert(std::move(layout));
 
   EXPECT_EQ(hook_names(batched), (std::vector<std::string>{"plus1", "x2", "x3"}));
@@ -109,7 +115,8 @@ TEST(CompressedModelBatchInsert, IsAtomicAndReportsEveryBadHook) {
   CompressedModel model = make_net(ref);
   auto batch = [](std::vector<std::pair<InsertionPoint, std::string>> entries) {
     std::vector<Hook> hooks;
-    for (auto& [point, name] : entries) hooks.push_back(Hook{{point}, name, torch::nn::AnyModule(AddOne()), 0});
+    for (auto& [point, name] : entries)
+      hooks.push_back(Hook{{point}, name, torch::nn::AnyModule(AddOne()), 0});
     return hooks;
   };
   const std::string msg = error_of([&] {
@@ -123,10 +130,11 @@ TEST(CompressedModelBatchInsert, IsAtomicAndReportsEveryBadHook) {
   EXPECT_EQ(model->named_children().size(), 2u) << "no nncf_hooks after a failed batch";
 
   model->insert(InsertionPoint::post_op("relu"), torch::nn::AnyModule(AddOne()), "a");
-  EXPECT_THAT(error_of([&] {
-                model->insert(batch({{InsertionPoint::post_op("add"), "b"}, {InsertionPoint::post_op("add"), "a"}}));
-              }),
-              HasSubstr("a module named 'a' is already inserted at post_op(relu, 0)"));
+  EXPECT_THAT(
+      error_of([&] {
+        model->insert(batch({{InsertionPoint::post_op("add"), "b"}, {InsertionPoint::post_op("add"), "a"}}));
+      }),
+      HasSubstr("a module named 'a' is already inserted at post_op(relu, 0)"));
   EXPECT_EQ(hook_names(model), (std::vector<std::string>{"a"}));
   EXPECT_EQ(model->named_children()["nncf_hooks"]->named_children().size(), 1u);
 }
@@ -145,8 +153,10 @@ class StructuralRewrite : public ::testing::Test {
     scale_ = Scale(2.0);
     std::vector<Hook> layout;
     layout.push_back(Hook{{InsertionPoint::pre_op("conv2", 0)}, "x2", torch::nn::AnyModule(scale_), 3});
-    layout.push_back(Hook{{InsertionPoint::weight("conv1.weight")}, "w_scale",
-                          torch::nn::AnyModule(ChannelScale(torch::rand({4}) + 0.5)), 1});
+    layout.push_back(Hook{{InsertionPoint::weight("conv1.weight")},
+                          "w_scale",
+                          torch::nn::AnyModule(ChannelScale(torch::rand({4}) + 0.5)),
+                          1});
     layout.push_back(Hook{{InsertionPoint::post_op("relu")}, "act", torch::nn::AnyModule(AddOne()), 0});
     model_->insert(std::move(layout));
   }
@@ -161,9 +171,10 @@ class StructuralRewrite : public ::testing::Test {
     }
     sliced["conv2.weight"] = state_.at("conv2.weight").index_select(1, keep);
     torch::Tensor old_scale = model_->named_parameters()["nncf_hooks.w_scale.scale"];
-    return model_->rewritten(ir::parse_graph(kConvBnReluConv), sliced,
-                             {{"w_scale", torch::nn::AnyModule(ChannelScale(old_scale.detach().index_select(0, keep)))},
-                              {"act", torch::nn::AnyModule(Scale(1.0))}});
+    return model_->rewritten(
+        ir::parse_graph(kConvBnReluConv), sliced,
+        {{"w_scale", torch::nn::AnyModule(ChannelScale(old_scale.detach().index_select(0, keep)))},
+         {"act", torch::nn::AnyModule(Scale(1.0))}});
   }
 
   // The full model with channels 1 and 3 zeroed, with the same kinds of hooks ("act" replaced as
@@ -179,7 +190,8 @@ class StructuralRewrite : public ::testing::Test {
     CompressedModel m(ir::parse_graph(kConvBnReluConv), state);
     torch::Tensor scale = model_->named_parameters()["nncf_hooks.w_scale.scale"].detach().clone();
     m->insert(InsertionPoint::pre_op("conv2", 0), torch::nn::AnyModule(Scale(2.0)), "x2", 3);
-    m->insert(InsertionPoint::weight("conv1.weight"), torch::nn::AnyModule(ChannelScale(scale)), "w_scale", 1);
+    m->insert(InsertionPoint::weight("conv1.weight"), torch::nn::AnyModule(ChannelScale(scale)), "w_scale",
+              1);
     m->insert(InsertionPoint::post_op("relu"), torch::nn::AnyModule(Scale(1.0)), "act", 0);
     return m;
   }
@@ -277,7 +289,8 @@ TEST_F(StructuralRewrite, ErrorsNameEveryBadNameAtOnce) {
                          HasSubstr("hook 'act' is both replaced and dropped")));
   // A graph with a state input this model has no tensor for.
   std::string text = kConvBnReluConv;
-  text.replace(text.find("%conv2.bias : Tensor [param]"), 28, "%conv2.bias : Tensor [param], %extra : Tensor [buffer]");
+  text.replace(text.find("%conv2.bias : Tensor [param]"), 28,
+               "%conv2.bias : Tensor [param], %extra : Tensor [buffer]");
   EXPECT_THAT(error_of([&] { model_->rewritten(ir::parse_graph(text), {}); }),
               HasSubstr("'extra' is a new buffer input and has no tensor in replaced_tensors"));
   CompressedModel p = model_->rewritten(ir::parse_graph(text), {{"extra", torch::zeros({2})}});
