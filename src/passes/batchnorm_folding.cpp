@@ -47,8 +47,8 @@ std::vector<FoldableBatchNorm> BatchNormFolding::run(const ir::Graph& graph) con
     if (!tensors || !bn->input(7).is_constant() || !is_false_in_eval(bn->input(5))) continue;
     // A training-only reader does not run when the folded model does.
     const auto& uses = x.value()->uses();
-    const auto eval_uses =
-        std::count_if(uses.begin(), uses.end(), [](const ir::Use& u) { return u.user->runs_in() != RunsIn::Training; });
+    const auto eval_uses = std::count_if(
+        uses.begin(), uses.end(), [](const ir::Use& u) { return u.user->runs_in() != RunsIn::Training; });
     if (eval_uses != 1 || std::count(graph.outputs().begin(), graph.outputs().end(), x.value())) continue;
     out.push_back({layer, bn});
   }

@@ -88,10 +88,11 @@ TEST(BatchNormFoldingTest, BatchStatisticsOrComputedTensorsDoNotFold) {
                      "  return (%n)\n"),
             Folds{});
   // No running statistics.
-  EXPECT_EQ(folds_of(std::string(kConv) +
-                     "  %n = aten::batch_norm(%c, %g, %bb, None, None, %training, 0.1, 1e-05, true)  # scope=bn\n"
-                     "  return (%n)\n"),
-            Folds{});
+  EXPECT_EQ(
+      folds_of(std::string(kConv) +
+               "  %n = aten::batch_norm(%c, %g, %bb, None, None, %training, 0.1, 1e-05, true)  # scope=bn\n"
+               "  return (%n)\n"),
+      Folds{});
   // A scale computed from the data, and a weight computed in the graph.
   EXPECT_EQ(folds_of(std::string(kConv) +
                      "  %s = aten::relu(%x)  # scope=relu\n"
@@ -124,8 +125,8 @@ TEST(BatchNormFoldingTest, FoldedConvComputesTheBatchNorm) {
   expect_fold_matches(y, at::conv2d(x, w2, a.fold_bias(b).to(at::kFloat)), 1e-4);
   // Without a conv bias, gamma or beta; in double.
   const at::Tensor xd = x.to(at::kDouble), wd = w.to(at::kDouble);
-  const at::Tensor yd = at::batch_norm(at::conv2d(xd, wd), {}, {}, mean.to(at::kDouble), var.to(at::kDouble), false,
-                                       0.1, eps, false);
+  const at::Tensor yd = at::batch_norm(at::conv2d(xd, wd), {}, {}, mean.to(at::kDouble), var.to(at::kDouble),
+                                       false, 0.1, eps, false);
   const BatchNormAffine plain = BatchNormFolding::affine(mean, var, std::nullopt, std::nullopt, eps);
   expect_fold_matches(yd, at::conv2d(xd, plain.fold_weight(wd), plain.fold_bias(std::nullopt)), 1e-10);
 }

@@ -42,30 +42,31 @@ TEST(FusedPatternsTest, ConvBatchNormRelu) {
 }
 
 TEST(FusedPatternsTest, ConvRelu) {
-  EXPECT_EQ(patterns_of(std::string(kConv) +
-                        "  %r = aten::relu(%c)  # scope=relu\n"
-                        "  return (%r)\n"),
+  EXPECT_EQ(patterns_of(std::string(kConv) + "  %r = aten::relu(%c)  # scope=relu\n"
+                                             "  return (%r)\n"),
             (Patterns{"conv+relu"}));
 }
 
 TEST(FusedPatternsTest, LinearBatchNorm1d) {
-  EXPECT_EQ(patterns_of("  %c = aten::linear(%x, %w, %b)  # scope=fc\n"
-                        "  %n = aten::batch_norm(%c, %g, %bb, %m, %v, %training, 0.1, 1e-05, true)  # scope=bn\n"
-                        "  return (%n)\n"),
-            (Patterns{"fc+bn"}));
+  EXPECT_EQ(
+      patterns_of("  %c = aten::linear(%x, %w, %b)  # scope=fc\n"
+                  "  %n = aten::batch_norm(%c, %g, %bb, %m, %v, %training, 0.1, 1e-05, true)  # scope=bn\n"
+                  "  return (%n)\n"),
+      (Patterns{"fc+bn"}));
 }
 
 TEST(FusedPatternsTest, ActivationsThatFuse) {
-  EXPECT_EQ(patterns_of(std::string(kConv) +
-                        "  %h = aten::hardswish(%c)  # scope=hswish\n"
-                        "  %l = aten::linear(%h, %w, %b)  # scope=fc\n"
-                        "  %s = aten::silu(%l)  # scope=silu\n"
-                        "  %c2 = aten::conv2d(%s, %w, None, [1, 1], [0, 0], [1, 1], 1)  # scope=conv2\n"
-                        "  %n = aten::batch_norm(%c2, %g, %bb, %m, %v, %training, 0.1, 1e-05, true)  # scope=bn\n"
-                        "  %r = aten::hardtanh(%n, 0., 6.)  # scope=relu6\n"
-                        "  %r2 = aten::relu6(%r)  # scope=relu6b\n"
-                        "  return (%r2)\n"),
-            (Patterns{"conv+hswish", "fc+silu", "conv2+bn+relu6"}));
+  EXPECT_EQ(
+      patterns_of(std::string(kConv) +
+                  "  %h = aten::hardswish(%c)  # scope=hswish\n"
+                  "  %l = aten::linear(%h, %w, %b)  # scope=fc\n"
+                  "  %s = aten::silu(%l)  # scope=silu\n"
+                  "  %c2 = aten::conv2d(%s, %w, None, [1, 1], [0, 0], [1, 1], 1)  # scope=conv2\n"
+                  "  %n = aten::batch_norm(%c2, %g, %bb, %m, %v, %training, 0.1, 1e-05, true)  # scope=bn\n"
+                  "  %r = aten::hardtanh(%n, 0., 6.)  # scope=relu6\n"
+                  "  %r2 = aten::relu6(%r)  # scope=relu6b\n"
+                  "  return (%r2)\n"),
+      (Patterns{"conv+hswish", "fc+silu", "conv2+bn+relu6"}));
 }
 
 TEST(FusedPatternsTest, TwoConsumersDoNotFuse) {
@@ -76,20 +77,20 @@ TEST(FusedPatternsTest, TwoConsumersDoNotFuse) {
   // A graph output is a consumer too; sizes are not.
   EXPECT_EQ(patterns_of(std::string(kConv) + "  %r = aten::relu(%c)  # scope=relu\n  return (%r, %c)\n"),
             Patterns{});
-  EXPECT_EQ(patterns_of(std::string(kConv) +
-                        "  %s = aten::size(%c, 0)  # scope=size\n"
-                        "  %r = aten::relu(%c)  # scope=relu\n"
-                        "  return (%r, %s)\n"),
+  EXPECT_EQ(patterns_of(std::string(kConv) + "  %s = aten::size(%c, 0)  # scope=size\n"
+                                             "  %r = aten::relu(%c)  # scope=relu\n"
+                                             "  return (%r, %s)\n"),
             (Patterns{"conv+relu"}));
 }
 
 TEST(FusedPatternsTest, TrainingOnlyBatchNormDoesNotFuse) {
-  EXPECT_EQ(patterns_of(std::string(kConv) +
-                        "  %n = aten::batch_norm(%c, %g, %bb, %m, %v, %training, 0.1, 1e-05, true) train_only  "
-                        "# scope=bn\n"
-                        "  %y = prim::ModeSelect(%training, %n, %x)  # scope=select\n"
-                        "  return (%y)\n"),
-            Patterns{});
+  EXPECT_EQ(
+      patterns_of(std::string(kConv) +
+                  "  %n = aten::batch_norm(%c, %g, %bb, %m, %v, %training, 0.1, 1e-05, true) train_only  "
+                  "# scope=bn\n"
+                  "  %y = prim::ModeSelect(%training, %n, %x)  # scope=select\n"
+                  "  return (%y)\n"),
+      Patterns{});
 }
 
 TEST(FusedPatternsTest, ArithmeticFusesOnlyWithAConstantOperand) {

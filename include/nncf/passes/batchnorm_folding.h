@@ -57,8 +57,9 @@ class BatchNormFolding {
 
   /// The affine map of a batch norm with these tensors (any floating dtype; computed in double);
   /// gamma defaults to ones and beta to zeros.
-  static BatchNormAffine affine(const at::Tensor& mean, const at::Tensor& var, const std::optional<at::Tensor>& gamma,
-                                const std::optional<at::Tensor>& beta, double eps);
+  static BatchNormAffine affine(const at::Tensor& mean, const at::Tensor& var,
+                                const std::optional<at::Tensor>& gamma, const std::optional<at::Tensor>& beta,
+                                double eps);
 
  private:
   bool into_linear_;
