@@ -8,13 +8,10 @@
 #include <set>
 
 #include "nncf/algorithms/composite.h"
-#include "nncf/algorithms/quantization/config.h"
-#include "nncf/algorithms/quantization/controller.h"
-#include "nncf/algorithms/sparsity/config.h"
-#include "nncf/algorithms/sparsity/controller.h"
+#include "nncf/api/algorithms.h"
 #include "nncf/export/onnx.h"
-#include "nncf/export/quantizers.h"
 #include "nncf/export/torchscript.h"
+#include "nncf/runtime/transformation.h"
 
 namespace nncf {
 namespace {
@@ -78,27 +75,6 @@ exporting::OnnxOptions onnx_options(const Config& config, const std::vector<at::
 
 }  // namespace
 
-namespace detail {
-
-std::shared_ptr<CompressionController> build_algorithm(const AlgorithmConfig& section, const Config& config,
-                                                       runtime::CompressedModel& model,
-                                                       const std::vector<c10::IValue>& example) {
-  if (section.name == "quantization") {
-    auto q = quantization::QuantizationConfig::parse(section);
-    if (!q.compression_lr_multiplier) q.compression_lr_multiplier = config.compression_lr_multiplier();
-    return std::make_shared<quantization::QuantizationController>(model, std::move(q),
-                                                                  to_string(config.target_device()), example);
-  }
-  if (section.name == "magnitude_sparsity" || section.name == "rb_sparsity" ||
-      section.name == "const_sparsity") {
-    auto s = sparsity::SparsityConfig::parse(section);
-    if (!s.compression_lr_multiplier) s.compression_lr_multiplier = config.compression_lr_multiplier();
-    return sparsity::build_sparsity(model, std::move(s));
-  }
-  TORCH_CHECK(false, "nncf: ", section.path(), ": algorithm '", section.name, "' is not supported yet");
-}
-
-}  // namespace detail
 
 CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
                                           const std::vector<at::Tensor>& inputs) {
@@ -124,33 +100,37 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   }
   std::vector<at::Tensor> example = inputs;
   if (example.empty() && !config.input_info().empty()) example = example_inputs(config);
-  const std::vector<c10::IValue> example_values(example.begin(), example.end());
-  // Builders apply in config order; each inserts its modules with its own priority, so masks run
-  // before quantizers on the same weight whatever the order.
-  std::vector<std::shared_ptr<CompressionController>> controllers;
+  BuildContext context;
+  context.compression_lr_multiplier = config.compression_lr_multiplier();
+  context.target_device = to_string(config.target_device());
+  context.example_inputs.assign(example.begin(), example.end());
+  // Every builder reads the model as captured and returns its layout; the merged layouts are
+  // applied once (the priorities order modules on one point, whatever the config's order), and
+  // only then are the controllers made.
+  std::vector<std::unique_ptr<AlgorithmBuilder>> builders;
+  runtime::TransformationLayout layout;
   for (const AlgorithmConfig& section : config.compression()) {
-    controllers.push_back(detail::build_algorithm(section, config, result.model, example_values));
+    const Algorithm* algorithm = find_algorithm(section.name);
+    TORCH_CHECK(algorithm != nullptr, "nncf: ", section.path(), ": algorithm '", section.name,
+                "' is not supported yet");
+    builders.push_back(algorithm->builder(section, context));
+    layout.merge(builders.back()->layout(result.model));
   }
-  // Export: quantizers as the config asks, overflow-fix weights widened.
-  bool standard_ops = false;
-  std::set<const torch::nn::Module*> half_range;
-  for (const auto& c : controllers) {
-    if (auto q = std::dynamic_pointer_cast<quantization::QuantizationController>(c)) {
-      standard_ops = q->config().export_to_onnx_standard_ops;
-      for (const auto& quantizer : q->quantizers()) {
-        if (quantizer.spec.half_range) half_range.insert(quantizer.module.ptr().get());
-      }
-    }
+  runtime::apply(result.model, layout);
+  std::vector<std::shared_ptr<CompressionController>> controllers;
+  std::vector<exporting::HookExporter> exporters;
+  for (const auto& builder : builders) {
+    controllers.push_back(builder->controller(result.model));
+    for (auto& e : builder->hook_exporters()) exporters.push_back(std::move(e));
   }
   result.ctrl = controllers.size() == 1 ? controllers.front()
                                         : std::make_shared<CompositeController>(std::move(controllers));
-  result.ctrl->set_exporter([model = result.model, options = onnx_options(config, example), standard_ops,
-                             half_range](const std::string& path, const std::string& format) mutable {
+  result.ctrl->set_exporter([model = result.model, options = onnx_options(config, example),
+                             exporters](const std::string& path, const std::string& format) mutable {
     if (format == "torchscript") {
       exporting::export_torchscript(model, path);
     } else {
-      exporting::export_onnx(model, path, options,
-                             {exporting::fake_quantize_exporter(standard_ops, half_range)});
+      exporting::export_onnx(model, path, options, exporters);
     }
   });
   return result;

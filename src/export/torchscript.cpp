@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "nncf/algorithms/quantization/fake_quantize.h"
+#include "nncf/runtime/affine_quantizer.h"
 #include "nncf/runtime/files.h"
 #include "nncf/runtime/ops.h"
 
@@ -178,18 +178,18 @@ class Exporter {
   }
 
   jit::Value* emit_hook(const runtime::Hook& h, jit::Value* x, const std::string& where) {
-    auto* fq = dynamic_cast<quantization::FakeQuantizeImpl*>(h.module.ptr().get());
+    const auto* fq = dynamic_cast<const runtime::AffineQuantizer*>(h.module.ptr().get());
     TORCH_CHECK(fq != nullptr, "nncf::export_torchscript: the module '", h.name, "' inserted at ", where,
                 " is not a quantizer; only FakeQuantize activations can be expressed with built-in ops");
-    if (!fq->is_enabled()) return x;
-    const auto p = fq->affine_params();
+    if (!fq->quantizes()) return x;
+    const runtime::AffineGrid p = fq->affine_grid();
     jit::Value* scale = add_tensor_attribute("nncf_" + h.name + "_step", p.step, false);
     jit::Value* zero = add_tensor_attribute("nncf_" + h.name + "_zero_point", p.zero_point, false);
     jit::Value* qmin = graph_->insertConstant(p.quant_min);
     jit::Value* qmax = graph_->insertConstant(p.quant_max);
-    if (fq->options.channels() > 0) {
+    if (p.per_channel) {
       return graph_->insert(c10::Symbol::fromQualString("aten::fake_quantize_per_channel_affine"),
-                            {x, scale, zero, graph_->insertConstant(fq->options.axis()), qmin, qmax});
+                            {x, scale, zero, graph_->insertConstant(p.axis), qmin, qmax});
     }
     return graph_->insert(c10::Symbol::fromQualString("aten::fake_quantize_per_tensor_affine"),
                           {x, scale, zero, qmin, qmax});

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -24,6 +25,8 @@
 #include <vector>
 
 namespace nncf {
+
+class Collective;  // nncf/algorithms/collective.h
 
 /// How far a model is compressed (NNCF's CompressionStage).
 enum class CompressionStage { Uncompressed, PartiallyCompressed, FullyCompressed };
@@ -93,8 +96,17 @@ class InitData {
   /// the data is empty (no producer).
   void for_each(const Visitor& visit) const;
 
+  /// In a distributed run, the collective through which initializations reduce their statistics
+  /// (every process passes its own shard of the data); nullptr in one process.
+  const std::shared_ptr<Collective>& collective() const { return collective_; }
+  InitData& set_collective(std::shared_ptr<Collective> collective) {
+    collective_ = std::move(collective);
+    return *this;
+  }
+
  private:
   Producer producer_;
+  std::shared_ptr<Collective> collective_;
 };
 
 class CompressionController {

@@ -13,9 +13,7 @@
 #include "datasets.h"
 #include "finetune_key.h"
 #include "models.h"
-#include "nncf/algorithms/composite.h"
-#include "nncf/algorithms/quantization/controller.h"
-#include "nncf/algorithms/sparsity/controller.h"
+#include "nncf/algorithms/algorithm.h"
 #include "nncf/api/checkpoint.h"
 #include "nncf/api/compression.h"
 #include "nncf/runtime/files.h"
@@ -34,41 +32,6 @@ using Clock = std::chrono::steady_clock;
 std::string default_data_dir(const std::string& dataset) {
   if (dataset == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
   return c10::str("data/", dataset);
-}
-
-template <typename T>
-std::shared_ptr<T> find_controller(const std::shared_ptr<nncf::CompressionController>& ctrl) {
-  if (auto t = std::dynamic_pointer_cast<T>(ctrl)) return t;
-  if (auto c = std::dynamic_pointer_cast<nncf::CompositeController>(ctrl)) return c->find<T>();
-  return nullptr;
-}
-
-// FP32 weight bits over compressed weight bits, over the weights of convs and linears (parameters
-// of rank >= 2): a quantized weight counts its bit width, a sparsified one its nonzero fraction
-// (the controller's current sparsity; index overhead is not counted).
-double compression_rate(torch::nn::Module& net, const std::shared_ptr<nncf::CompressionController>& ctrl) {
-  std::map<std::string, double> bits;
-  if (auto q = find_controller<nncf::quantization::QuantizationController>(ctrl)) {
-    for (const auto& quantizer : q->quantizers()) {
-      if (quantizer.spec.group == nncf::quantization::QuantizerGroup::Weights && quantizer.module->is_enabled())
-        // Overflow-fix weights train on 7 bits and are stored (and exported) on 8.
-        bits[quantizer.spec.weight] = static_cast<double>(quantizer.module->bits() + (quantizer.spec.half_range ? 1 : 0));
-    }
-  }
-  std::map<std::string, double> density;
-  if (auto s = find_controller<nncf::sparsity::SparsityController>(ctrl)) {
-    for (const auto& w : s->weights()) density[w.weight] = 1 - s->current_sparsity();
-  }
-  double fp32 = 0, compressed = 0;
-  for (const auto& p : net.named_parameters()) {
-    if (p.value().dim() < 2) continue;
-    const double n = static_cast<double>(p.value().numel());
-    fp32 += 32 * n;
-    const double b = bits.count(p.key()) ? bits.at(p.key()) : 32;
-    const double d = density.count(p.key()) ? density.at(p.key()) : 1;
-    compressed += b * d * n;
-  }
-  return compressed > 0 ? fp32 / compressed : 1;
 }
 
 // NaN (not measured) as JSON null.
@@ -425,7 +388,7 @@ struct Run {
       summary.compressed_val_accuracy = acc.val;
       summary.compressed_epoch = config.epochs;
     }
-    summary.compression_rate = compression_rate(*net, r.ctrl);
+    summary.compression_rate = nncf::compression_rate(r.ctrl->statistics(), r.model);
     export_and_check(*r.ctrl);
   }
 
@@ -489,7 +452,7 @@ struct Run {
     nncf::CompressionResult r =
         nncf::create_compressed_model(net, config.nncf, ckpt, std::vector<at::Tensor>{torch::zeros(config.sample_size)});
     summary.compressed_accuracy = evaluate_compressed(r, "compressed test");
-    summary.compression_rate = compression_rate(*net, r.ctrl);
+    summary.compression_rate = nncf::compression_rate(r.ctrl->statistics(), r.model);
     std::cout << r.ctrl->statistics().to_string() << "accuracy: " << summary.compressed_accuracy << "%\n";
     if (o.mode == "export") export_and_check(*r.ctrl);
   }

@@ -7,6 +7,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "nncf/algorithms/algorithm.h"
+
 namespace nncf {
 
 const char* to_string(CompressionStage stage) {
@@ -98,5 +100,26 @@ at::Tensor stack_tensors(const std::vector<at::Tensor>& tensors) {
   return at::stack(tensors);
 }
 }  // namespace detail
+
+}  // namespace nncf
+
+namespace nncf {
+
+double compression_rate(const Statistics& statistics, const runtime::CompressedModel& model) {
+  auto value = [&](const std::string& key, double otherwise) {
+    auto it = statistics.values.find(key);
+    return it == statistics.values.end() ? otherwise : it->second;
+  };
+  double fp32 = 0, stored = 0;
+  for (const ir::Value* v : model->graph().inputs()) {
+    if (v->role() != ir::InputRole::Parameter) continue;
+    const at::Tensor t = model->tensor(v->name());
+    if (t.dim() < 2) continue;
+    const double n = static_cast<double>(t.numel());
+    fp32 += 32 * n;
+    stored += value("compression.weight_bits." + v->name(), 32) * value("compression.weight_density." + v->name(), 1) * n;
+  }
+  return stored > 0 ? fp32 / stored : 1;
+}
 
 }  // namespace nncf

@@ -13,9 +13,11 @@
 #include <sstream>
 
 #include "nncf/algorithms/batchnorm_adaptation.h"
+#include "nncf/algorithms/priorities.h"
 #include "nncf/algorithms/quantization/hw_config.h"
 #include "nncf/algorithms/scopes.h"
 #include "nncf/ir/metatype.h"
+#include "nncf/runtime/transformation.h"
 
 namespace nncf::quantization {
 namespace {
@@ -32,27 +34,6 @@ class RangeObserverImpl : public torch::nn::Module {
   bool active = true;
 };
 TORCH_MODULE(RangeObserver);
-
-// Records the shape of the tensor at a point.
-class ShapeProbeImpl : public torch::nn::Module {
- public:
-  torch::Tensor forward(const torch::Tensor& x) {
-    sizes = x.sizes().vec();
-    return x;
-  }
-  std::vector<int64_t> sizes;
-};
-TORCH_MODULE(ShapeProbe);
-
-// A module name under `nncf_hooks`: the quantizer id without dots.
-std::string hook_name(const std::string& id, std::set<std::string>& taken) {
-  std::string name = id;
-  std::replace(name.begin(), name.end(), '.', '_');
-  std::string unique = name;
-  for (int k = 2; taken.count(unique); ++k) unique = c10::str(name, "#", k);
-  taken.insert(unique);
-  return unique;
-}
 
 // Restores the model's mode when a pass over data ends, however it ends.
 struct ModeGuard {
@@ -169,74 +150,13 @@ class QuantizationController::Scheduler : public CompressionScheduler {
 };
 
 QuantizationController::QuantizationController(runtime::CompressedModel model, QuantizationConfig config,
-                                               std::string target_device,
-                                               const std::vector<c10::IValue>& example_inputs)
-    : model_(std::move(model)), config_(std::move(config)), target_device_(std::move(target_device)) {
-  PlacementInputs inputs;
-  inputs.target_device = target_device_;
-  if (target_device_ != "TRIAL") inputs.hw = &HardwareConfig::for_device(target_device_);
-  inputs.overflow_fix_target = target_device_ == "ANY" || target_device_ == "CPU";
-  for (const ir::Value* v : model_->graph().inputs()) {
-    if (v->role() == ir::InputRole::Parameter || v->role() == ir::InputRole::Buffer) {
-      inputs.tensor_shapes[v->name()] = model_->tensor(v->name()).sizes().vec();
-    }
-  }
-  setup_ = place_quantizers(model_->graph(), config_, inputs);
-
-  // Per-channel activation quantizers need their channel count: one probing forward.
-  std::vector<ShapeProbe> probes(setup_.quantizers.size(), ShapeProbe(nullptr));
-  std::vector<std::string> probe_names;
-  for (size_t i = 0; i < setup_.quantizers.size(); ++i) {
-    const QuantizerSpec& q = setup_.quantizers[i];
-    if (q.group != QuantizerGroup::Activations || !q.config.per_channel) continue;
-    TORCH_CHECK(!example_inputs.empty(), "nncf: ", config_.path, ": per-channel activation quantizer ", q.id,
-                " needs example inputs to learn its channel count");
-    probes[i] = ShapeProbe();
-    probe_names.push_back(c10::str("nncf_shape_probe_", i));
-    model_->insert(q.points, torch::nn::AnyModule(probes[i]), probe_names.back());
-  }
-  if (!probe_names.empty()) {
-    torch::NoGradGuard no_grad;
-    ModeGuard mode(model_);
-    model_->eval();
-    try {
-      model_->forward(example_inputs);
-    } catch (...) {
-      for (const auto& n : probe_names) model_->remove(n);
-      throw;
-    }
-    for (const auto& n : probe_names) model_->remove(n);
-    for (size_t i = 0; i < probes.size(); ++i) {
-      if (probes[i].is_empty()) continue;
-      QuantizerSpec& q = setup_.quantizers[i];
-      TORCH_CHECK(probes[i]->sizes.size() > 1, "nncf: per-channel activation quantizer ", q.id,
-                  " sees a tensor without a channel axis");
-      q.channels = probes[i]->sizes[1];
-    }
-  }
-
-  std::set<std::string> taken;
-  for (const QuantizerSpec& spec : setup_.quantizers) {
-    FakeQuantizeOptions options;
-    options.bits(spec.half_range ? spec.config.bits - 1 : spec.config.bits)
-        .mode(spec.config.mode)
-        .is_signed(spec.config.is_signed.value_or(spec.group == QuantizerGroup::Weights))
-        .channels(spec.config.per_channel ? spec.channels : 0)
-        .axis(spec.axis)
-        .narrow_range(spec.config.narrow_range)
-        .logarithm_scale(spec.group == QuantizerGroup::Weights ? config_.weights.logarithm_scale
-                                                               : config_.activations.logarithm_scale);
-    Quantizer q{spec, hook_name(spec.id, taken), FakeQuantize(options)};
-    if (config_.compression_lr_multiplier && *config_.compression_lr_multiplier != 1.0) {
-      // NNCF's compression_lr_multiplier: the quantizer parameters' gradients are scaled, which
-      // with plain SGD is a learning rate multiplied for them alone.
-      const double m = *config_.compression_lr_multiplier;
-      for (auto& p : q.module->parameters()) p.register_hook([m](const at::Tensor& g) { return g * m; });
-    }
-    model_->insert(spec.points, torch::nn::AnyModule(q.module), q.name, kQuantizationPriority);
-    quantizers_.push_back(std::move(q));
-  }
-
+                                               std::string target_device, QuantizerSetup setup,
+                                               std::vector<Quantizer> quantizers)
+    : model_(std::move(model)),
+      config_(std::move(config)),
+      target_device_(std::move(target_device)),
+      setup_(std::move(setup)),
+      quantizers_(std::move(quantizers)) {
   if (config_.staged) {
     scheduler_ = std::make_unique<Scheduler>(*this);
   } else {
@@ -331,13 +251,15 @@ void QuantizationController::init_range(const InitData& data) {
   if (!observers.empty()) {
     // Statistics of the floating-point model: quantizers off, observers at their points.
     size_t k = 0;
+    runtime::TransformationLayout layout;
     for (size_t i = 0; i < quantizers_.size(); ++i) {
       if (!collector_of[i] || quantizers_[i].spec.group != QuantizerGroup::Activations) continue;
       observer_names.push_back(c10::str("nncf_range_observer_", k));
-      model_->insert(quantizers_[i].spec.points, torch::nn::AnyModule(observers[k]), observer_names.back(),
-                     kQuantizationPriority - 1);
+      layout.insert(quantizers_[i].spec.points, torch::nn::AnyModule(observers[k]), observer_names.back(),
+                    priority::kRangeObservation);
       ++k;
     }
+    runtime::apply(model_, layout);
     for (Quantizer& q : quantizers_) q.module->set_enabled(false);
     try {
       torch::NoGradGuard no_grad;
@@ -464,6 +386,13 @@ Statistics QuantizationController::statistics() const {
                             std::to_string(count - per_channel), std::to_string(per_channel)});
     stats.values["quantization." + g + ".count"] = count;
     stats.values["quantization." + g + ".enabled_ratio"] = count ? static_cast<double>(enabled) / count : 0.0;
+  }
+  // What the compression achieves (nncf/algorithms/algorithm.h): overflow-fix weights train on
+  // 7 bits and are stored (and exported) on 8.
+  for (const Quantizer& q : quantizers_) {
+    if (q.spec.group == QuantizerGroup::Weights && q.module->is_enabled())
+      stats.values["compression.weight_bits." + q.spec.weight] =
+          static_cast<double>(q.module->bits() + (q.spec.half_range ? 1 : 0));
   }
   StatisticsTable layers{"Quantization: quantizers",
                          {"quantizer", "bits", "mode", "granularity", "signed", "enabled", "range"},

@@ -58,6 +58,11 @@ BuiltinFakeQuantizeGuard::~BuiltinFakeQuantizeGuard() {
   use_builtin_ops = previous_;
 }
 
+runtime::AffineGrid FakeQuantizeImpl::affine_grid() const {
+  const AffineParams p = affine_params();
+  return {p.step, p.zero_point, p.quant_min, p.quant_max, options.axis(), options.channels() > 0};
+}
+
 FakeQuantizeImpl::AffineParams FakeQuantizeImpl::affine_params() const {
   torch::NoGradGuard no_grad;
   AffineParams p;

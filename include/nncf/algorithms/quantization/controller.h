@@ -1,7 +1,7 @@
 #pragma once
 
-// Quantization-aware training: the builder that places FakeQuantize modules into a CompressedModel
-// and the controller that initializes, schedules and reports them.
+// Quantization-aware training: the controller that initializes, schedules and reports the
+// FakeQuantize modules the quantization builder (algorithm.h) placed into a CompressedModel.
 //
 //   auto ctrl = nncf::quantization::build_quantization(model, config, "CPU", example_inputs);
 //   ctrl->initialize(*train_loader);        // range init, then BatchNorm adaptation
@@ -22,9 +22,6 @@
 
 namespace nncf::quantization {
 
-/// Hook priority of quantizers (NNCF's TransformationPriority.QUANTIZATION): after pruning (2) and
-/// sparsity (3) on the same point, so those see floating-point weights.
-constexpr int kQuantizationPriority = 11;
 
 /// One inserted quantizer.
 struct Quantizer {
@@ -36,12 +33,10 @@ struct Quantizer {
 
 class QuantizationController : public CompressionController {
  public:
-  /// Places quantizers on `model`'s graph per `config` for `target_device` (`ANY`, `CPU`, `GPU`,
-  /// `VPU`, `NPU`, `CPU_SPR`, `TRIAL`) and inserts them. `example_inputs` (one batch of the model's
-  /// inputs) are needed only when an activation quantizer is per-channel, to learn its channel
-  /// count.
+  /// The controller of `quantizers`, placed by `setup` and already inserted into `model` (the
+  /// quantization builder, nncf/algorithms/quantization/algorithm.h, makes and inserts them).
   QuantizationController(runtime::CompressedModel model, QuantizationConfig config, std::string target_device,
-                         const std::vector<c10::IValue>& example_inputs = {});
+                         QuantizerSetup setup, std::vector<Quantizer> quantizers);
   ~QuantizationController() override;
 
   std::string name() const override { return "quantization"; }

@@ -18,6 +18,7 @@
 
 #include "nncf/algorithms/quantization/mode.h"
 #include "nncf/kernels/fake_quantize.h"
+#include "nncf/runtime/affine_quantizer.h"
 
 namespace nncf::quantization {
 
@@ -39,7 +40,7 @@ struct FakeQuantizeOptions {
   TORCH_ARG(bool, logarithm_scale) = false;
 };
 
-class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
+class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl>, public runtime::AffineQuantizer {
  public:
   explicit FakeQuantizeImpl(const FakeQuantizeOptions& options = {});
 
@@ -58,6 +59,9 @@ class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl> {
 
   void set_enabled(bool enabled);
   bool is_enabled() const;
+  /// runtime::AffineQuantizer, for exporters that do not know this module.
+  bool quantizes() const override { return is_enabled(); }
+  runtime::AffineGrid affine_grid() const override;
   /// Changes the bit width at run time (mixed precision); the learned range is kept.
   void set_bits(int64_t bits);
   int64_t bits() const;

@@ -21,13 +21,11 @@
 #include "nncf/algorithms/controller.h"
 #include "nncf/algorithms/sparsity/config.h"
 #include "nncf/runtime/compressed_model.h"
+#include "nncf/runtime/transformation.h"
 
 namespace nncf::sparsity {
 
 class SparsityScheduler;
-
-/// Hook priority of masks (NNCF's TransformationPriority.SPARSIFICATION).
-constexpr int kSparsityPriority = 3;
 
 /// One sparsified weight.
 struct SparsifiedWeight {
@@ -73,10 +71,12 @@ class SparsityController : public CompressionController {
   const SparsityConfig& config() const { return config_; }
   const std::vector<SparsifiedWeight>& weights() const { return weights_; }
   runtime::CompressedModel& model() { return model_; }
+  /// The masks to insert (taken once, by the builder; the constructor inserts nothing).
+  runtime::TransformationLayout take_layout() { return std::move(layout_); }
 
  protected:
   SparsityController(runtime::CompressedModel model, SparsityConfig config);
-  /// Inserts one mask per weight; `make` builds the module for a weight tensor.
+  /// Adds one mask per weight to the layout; `make` builds the module for a weight tensor.
   void insert_masks(const std::function<torch::nn::AnyModule(const torch::Tensor&)>& make);
   /// The binary mask currently applied to weight `i` (as float, the weight's shape).
   virtual at::Tensor binary_mask(size_t i) const = 0;
@@ -84,6 +84,8 @@ class SparsityController : public CompressionController {
   virtual void add_statistics(Statistics& stats, StatisticsTable& layers) const { (void)stats, (void)layers; }
   /// One BN-adaptation pass on the initialize() data, for set_sparsity_level(level, true).
   void adapt_batchnorm();
+  /// `v` as a percentage with two decimals.
+  static std::string percent(double v);
 
   runtime::CompressedModel model_;
   SparsityConfig config_;
@@ -94,10 +96,7 @@ class SparsityController : public CompressionController {
   InitData init_data_;
   double level_ = 0.0;
   bool frozen_ = false;
+  runtime::TransformationLayout layout_;
 };
-
-/// Builds `magnitude_sparsity`, `rb_sparsity` or `const_sparsity` (by `config.algorithm`) onto
-/// `model`.
-std::shared_ptr<SparsityController> build_sparsity(runtime::CompressedModel model, SparsityConfig config);
 
 }  // namespace nncf::sparsity

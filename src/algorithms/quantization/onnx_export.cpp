@@ -1,14 +1,17 @@
-#include "nncf/export/quantizers.h"
+#include "nncf/algorithms/quantization/onnx_export.h"
 
 #include <c10/util/Exception.h>
 #include <torch/types.h>
 
 #include "nncf/algorithms/quantization/fake_quantize.h"
 
-namespace nncf::exporting {
+namespace nncf::quantization {
 namespace {
 
-using quantization::FakeQuantizeImpl;
+using exporting::HookExporter;
+using exporting::OnnxAttribute;
+using exporting::OnnxBuilder;
+using exporting::WeightInput;
 
 // Per-channel parameters broadcast along `axis` of a tensor of rank `rank`: shape [1, .., C, .., 1].
 at::Tensor along(const at::Tensor& v, int64_t axis, int64_t rank) {
@@ -144,4 +147,4 @@ HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn:
   return ex;
 }
 
-}  // namespace nncf::exporting
+}  // namespace nncf::quantization

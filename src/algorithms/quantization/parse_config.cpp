@@ -8,7 +8,7 @@
 #include <tuple>
 #include <utility>
 
-#include "nncf/api/config.h"
+#include "nncf/config/node.h"
 
 namespace nncf::quantization {
 namespace {

@@ -19,10 +19,10 @@
 
 #include "nncf/export/onnx.h"
 
-namespace nncf::exporting {
+namespace nncf::quantization {
 
 /// A HookExporter for nncf::quantization::FakeQuantize modules; `half_range` lists the modules of
 /// overflow-fix weight quantizers. Disabled quantizers write nothing (identity).
-HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn::Module*> half_range = {});
+exporting::HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn::Module*> half_range = {});
 
-}  // namespace nncf::exporting
+}  // namespace nncf::quantization

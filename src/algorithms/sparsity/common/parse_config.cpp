@@ -8,7 +8,7 @@
 #include <sstream>
 #include <utility>
 
-#include "nncf/api/config.h"
+#include "nncf/config/node.h"
 #include "nncf/ir/log.h"
 
 namespace nncf::sparsity {
