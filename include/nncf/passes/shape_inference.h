@@ -6,11 +6,14 @@
 //
 // Each node runs through the c10 dispatcher (or the JIT operator registry, for the operators only
 // the JIT registers) on tensors of the meta device: they carry sizes and dtypes but no storage,
-// so inference costs no memory and almost no time, and agrees with the real kernels by
-// construction. A node that cannot run that way (no meta kernel, an operator that needs a
-// TorchScript node, a value read from tensor data) leaves its outputs unknown; so does every node
-// that reads an unknown value. Unknown is an answer, not an error: one diagnostic names the node
-// where knowledge stopped.
+// and the kernels' own shape logic decides the result. LibTorch's C++ build lacks meta kernels for
+// some operators (convolutions, relu): convolutions and same-shape activations get a shape rule,
+// and the other operators whose shapes cannot depend on tensor data (normalization, pooling,
+// arithmetic, ...) run their CPU kernel on zero-filled tensors of the same shapes (Note [Operators
+// without meta kernels] in the source). A node that still cannot run (no kernel, an operator that
+// needs a TorchScript node, a value read from tensor data such as aten::item) leaves its outputs
+// unknown; so does every node that reads an unknown value. Unknown is an answer, not an error: one
+// diagnostic names the node where knowledge stopped.
 
 #include <ATen/core/ivalue.h>
 #include <c10/core/Device.h>
