@@ -2,8 +2,6 @@
 
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>
-#include <torch/nn/module.h>
-#include <torch/nn/pimpl.h>
 
 #include <algorithm>
 #include <set>
@@ -11,20 +9,10 @@
 #include "nncf/algorithms/priorities.h"
 #include "nncf/algorithms/quantization/hw_config.h"
 #include "nncf/algorithms/quantization/onnx_export.h"
+#include "nncf/passes/shape_inference.h"
 
 namespace nncf::quantization {
 namespace {
-
-// Records the shape of the tensor at a point.
-class ShapeProbeImpl : public torch::nn::Module {
- public:
-  torch::Tensor forward(const torch::Tensor& x) {
-    sizes = x.sizes().vec();
-    return x;
-  }
-  std::vector<int64_t> sizes;
-};
-TORCH_MODULE(ShapeProbe);
 
 // A module name under `nncf_hooks`: the quantizer id without dots.
 std::string hook_name(const std::string& id, std::set<std::string>& taken) {
@@ -36,8 +24,19 @@ std::string hook_name(const std::string& id, std::set<std::string>& taken) {
   return unique;
 }
 
-// Per-channel activation quantizers need their channel count: one probing forward on a copy of
-// the model that shares its tensors, so the model itself is never changed.
+// The value a point reads: an operator's argument or output, or a model input.
+const ir::Value* value_at(const ir::Graph& graph, const runtime::InsertionPoint& p) {
+  using K = runtime::InsertionPoint::Kind;
+  if (p.kind == K::ModelInput || p.kind == K::WeightPreOp) return graph.find_input(p.target);
+  const ir::Node* n = graph.find_node(p.target);
+  if (n == nullptr) return nullptr;
+  if (p.kind == K::PostOp) return p.port < n->outputs().size() ? n->outputs()[p.port] : nullptr;
+  if (p.port >= n->inputs().size() || !n->input(p.port).is_value()) return nullptr;
+  return n->input(p.port).value();
+}
+
+// Per-channel activation quantizers need their channel count: shape inference over the graph from
+// the shapes of the example inputs and of the model's tensors (no forward pass).
 void learn_channel_counts(const runtime::CompressedModel& model, QuantizerSetup& setup, const QuantizationConfig& config,
                           const std::vector<c10::IValue>& example_inputs) {
   std::vector<size_t> wanted;
@@ -49,27 +48,30 @@ void learn_channel_counts(const runtime::CompressedModel& model, QuantizerSetup&
     wanted.push_back(i);
   }
   if (wanted.empty()) return;
-  std::map<std::string, torch::Tensor> tensors;
-  for (const ir::Value* v : model->graph().inputs()) {
-    if (v->role() == ir::InputRole::Parameter || v->role() == ir::InputRole::Buffer)
-      tensors[v->name()] = model->tensor(v->name());
+  const ir::Graph& graph = model->graph();
+  passes::InputShapes shapes;
+  size_t next_input = 0;
+  for (const ir::Value* v : graph.inputs()) {
+    if (v->role() == ir::InputRole::Parameter || v->role() == ir::InputRole::Buffer) {
+      const at::Tensor t = model->tensor(v->name());
+      shapes.tensors[v->name()] = {t.sizes().vec(), t.scalar_type()};
+    } else if (v->role() == ir::InputRole::Data && next_input < example_inputs.size()) {
+      const c10::IValue& x = example_inputs[next_input++];
+      if (x.isTensor()) shapes.tensors[v->name()] = {x.toTensor().sizes().vec(), x.toTensor().scalar_type()};
+    }
   }
-  runtime::CompressedModel probe(model->graph().clone(), tensors);
-  std::vector<ShapeProbe> probes;
-  runtime::TransformationLayout layout;
+  const passes::ShapeInferenceResult inferred = passes::ShapeInference().run(graph, shapes);
   for (size_t i : wanted) {
-    probes.push_back(ShapeProbe());
-    layout.insert(setup.quantizers[i].points, torch::nn::AnyModule(probes.back()), c10::str("shape_probe_", i), 0);
-  }
-  runtime::apply(probe, layout);
-  torch::NoGradGuard no_grad;
-  probe->eval();
-  probe->forward(example_inputs);
-  for (size_t k = 0; k < wanted.size(); ++k) {
-    QuantizerSpec& q = setup.quantizers[wanted[k]];
-    TORCH_CHECK(probes[k]->sizes.size() > 1, "nncf: per-channel activation quantizer ", q.id,
+    QuantizerSpec& q = setup.quantizers[i];
+    const ir::Value* v = value_at(graph, q.points.front());
+    const passes::ValueInfo* info = nullptr;
+    if (v != nullptr && inferred.values.count(v)) info = &inferred.values.at(v);
+    TORCH_CHECK(info != nullptr && info->is_tensor(), "nncf: per-channel activation quantizer ", q.id,
+                " reads a tensor whose shape could not be inferred",
+                inferred.diagnostics.empty() ? std::string() : " (" + inferred.diagnostics.front().message + ")");
+    TORCH_CHECK(info->sizes->size() > 1, "nncf: per-channel activation quantizer ", q.id,
                 " sees a tensor without a channel axis");
-    q.channels = probes[k]->sizes[1];
+    q.channels = (*info->sizes)[1];
   }
 }
 
