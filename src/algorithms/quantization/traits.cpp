@@ -5,31 +5,6 @@ namespace nncf::quantization::detail {
 using ir::Metatype;
 using ir::Node;
 
-bool is_linear(Metatype m) {
-  return m == Metatype::Conv || m == Metatype::ConvTranspose || m == Metatype::Linear ||
-         m == Metatype::MatMul;
-}
-bool is_arithmetic(Metatype m) {
-  return m == Metatype::Add || m == Metatype::Sub || m == Metatype::Mul || m == Metatype::Div;
-}
-bool is_activation_op(Metatype m) {
-  switch (m) {
-    case Metatype::ReLU:
-    case Metatype::ReLU6:
-    case Metatype::LeakyReLU:
-    case Metatype::PReLU:
-    case Metatype::ELU:
-    case Metatype::GELU:
-    case Metatype::SiLU:
-    case Metatype::Sigmoid:
-    case Metatype::HardSigmoid:
-    case Metatype::HardSwish:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Trait default_trait(Metatype m) {
   switch (m) {
     case Metatype::Conv:

@@ -16,13 +16,6 @@ namespace nncf::quantization::detail {
 
 using TensorShapes = std::map<std::string, std::vector<int64_t>>;
 
-/// conv, conv-transpose, linear, matmul.
-bool is_linear(ir::Metatype m);
-/// add, sub, mul, div.
-bool is_arithmetic(ir::Metatype m);
-/// NNCF's ACT set of fused patterns.
-bool is_activation_op(ir::Metatype m);
-
 /// How an op treats quantization of its inputs.
 enum class Trait {
   InputsQuantizable,  ///< its activation inputs get quantizers
