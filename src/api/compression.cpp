@@ -75,7 +75,6 @@ exporting::OnnxOptions onnx_options(const Config& config, const std::vector<at::
 
 }  // namespace
 
-
 CompressionResult create_compressed_model(capture::Captured captured, const Config& config,
                                           const std::vector<at::Tensor>& inputs) {
   config.require_supported();
@@ -125,8 +124,8 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
   }
   result.ctrl = controllers.size() == 1 ? controllers.front()
                                         : std::make_shared<CompositeController>(std::move(controllers));
-  result.ctrl->set_exporter([model = result.model, options = onnx_options(config, example),
-                             exporters](const std::string& path, const std::string& format) mutable {
+  result.ctrl->set_exporter([model = result.model, options = onnx_options(config, example), exporters](
+                                const std::string& path, const std::string& format) mutable {
     if (format == "torchscript") {
       exporting::export_torchscript(model, path);
     } else {

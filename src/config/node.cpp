@@ -14,7 +14,6 @@
 #include <regex>
 #include <sstream>
 
-
 namespace nncf {
 
 // ordered_json keeps members in document order, so "the first unknown key" is the first one the

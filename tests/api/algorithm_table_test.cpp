@@ -30,7 +30,8 @@ struct TwoLayerImpl : torch::nn::Module {
 TORCH_MODULE(TwoLayer);
 
 Config config_of(const std::string& compression) {
-  return Config::from_string(R"({"input_info": {"sample_size": [2, 1, 6, 6]}, "compression": )" + compression + "}");
+  return Config::from_string(R"({"input_info": {"sample_size": [2, 1, 6, 6]}, "compression": )" +
+                             compression + "}");
 }
 
 // Records the order in which modules run.
@@ -66,10 +67,10 @@ TEST(TransformationLayout, MergedLayoutsRunByPriorityWhateverTheMergeOrder) {
   runtime::CompressedModel model(std::move(captured.graph), captured.tensors);
   std::vector<std::string> log;
   runtime::TransformationLayout quantize, sparsify, merged;
-  quantize.insert({runtime::InsertionPoint::weight("conv.weight")}, torch::nn::AnyModule(Order(&log, "q")), "q",
-                  priority::kQuantization);
-  sparsify.insert({runtime::InsertionPoint::weight("conv.weight")}, torch::nn::AnyModule(Order(&log, "s")), "s",
-                  priority::kSparsity);
+  quantize.insert({runtime::InsertionPoint::weight("conv.weight")}, torch::nn::AnyModule(Order(&log, "q")),
+                  "q", priority::kQuantization);
+  sparsify.insert({runtime::InsertionPoint::weight("conv.weight")}, torch::nn::AnyModule(Order(&log, "s")),
+                  "s", priority::kSparsity);
   merged.merge(std::move(quantize));
   merged.merge(std::move(sparsify));
   ASSERT_EQ(merged.insertions().size(), 2u);
@@ -84,9 +85,12 @@ TEST(TransformationLayout, ABadCommandLeavesTheModelUnchanged) {
   runtime::CompressedModel model(std::move(captured.graph), captured.tensors);
   std::vector<std::string> log;
   runtime::TransformationLayout layout;
-  layout.insert({runtime::InsertionPoint::weight("conv.weight")}, torch::nn::AnyModule(Order(&log, "a")), "a", 0);
-  layout.insert({runtime::InsertionPoint::weight("no.such.weight")}, torch::nn::AnyModule(Order(&log, "b")), "b", 0);
-  EXPECT_THAT(testing::error_of([&] { runtime::apply(model, layout); }), ::testing::HasSubstr("no.such.weight"));
+  layout.insert({runtime::InsertionPoint::weight("conv.weight")}, torch::nn::AnyModule(Order(&log, "a")), "a",
+                0);
+  layout.insert({runtime::InsertionPoint::weight("no.such.weight")}, torch::nn::AnyModule(Order(&log, "b")),
+                "b", 0);
+  EXPECT_THAT(testing::error_of([&] { runtime::apply(model, layout); }),
+              ::testing::HasSubstr("no.such.weight"));
   EXPECT_TRUE(model->hooks().empty());
 }
 
@@ -98,15 +102,16 @@ TEST(CompressionRate, ComesFromStatisticsForEveryAlgorithmAndTheirCombination) {
     EXPECT_DOUBLE_EQ(compression_rate(r.ctrl->statistics(), r.model), 4.0);
   }
   {
-    auto r = create_compressed_model(net, config_of(R"({"algorithm": "magnitude_sparsity", "sparsity_init": 0.5,
+    auto r =
+        create_compressed_model(net, config_of(R"({"algorithm": "magnitude_sparsity", "sparsity_init": 0.5,
         "params": {"sparsity_level_setting_mode": "local"}})"));
     const Statistics s = r.ctrl->statistics();
     EXPECT_NEAR(s.values.at("compression.weight_density.conv.weight"), 0.5, 1.0 / 36);
     EXPECT_NEAR(compression_rate(s, r.model), 2.0, 0.1);
   }
   {
-    auto r = create_compressed_model(
-        net, config_of(R"([{"algorithm": "magnitude_sparsity", "sparsity_init": 0.5,
+    auto r =
+        create_compressed_model(net, config_of(R"([{"algorithm": "magnitude_sparsity", "sparsity_init": 0.5,
                           "params": {"sparsity_level_setting_mode": "local"}}, {"algorithm": "quantization"}])"));
     const Statistics s = r.ctrl->statistics();
     const double conv_n = 4 * 9, fc_n = 3 * 64;

@@ -13,7 +13,7 @@ namespace nncf::runtime {
 struct AffineGrid {
   at::Tensor step, zero_point;  ///< one value, or one per channel
   int64_t quant_min = 0, quant_max = 0;
-  int64_t axis = 0;             ///< the channel axis when per channel
+  int64_t axis = 0;  ///< the channel axis when per channel
   bool per_channel = false;
 };
 

@@ -24,7 +24,8 @@ namespace nncf::runtime {
 class TransformationLayout {
  public:
   /// Inserts `module` at `points` (one module, registered once, run at every point).
-  void insert(std::vector<InsertionPoint> points, torch::nn::AnyModule module, std::string name, int priority);
+  void insert(std::vector<InsertionPoint> points, torch::nn::AnyModule module, std::string name,
+              int priority);
   /// Appends the commands of `other` after these.
   void merge(TransformationLayout other);
   const std::vector<Hook>& insertions() const { return insertions_; }

@@ -117,7 +117,8 @@ double compression_rate(const Statistics& statistics, const runtime::CompressedM
     if (t.dim() < 2) continue;
     const double n = static_cast<double>(t.numel());
     fp32 += 32 * n;
-    stored += value("compression.weight_bits." + v->name(), 32) * value("compression.weight_density." + v->name(), 1) * n;
+    stored += value("compression.weight_bits." + v->name(), 32) *
+              value("compression.weight_density." + v->name(), 1) * n;
   }
   return stored > 0 ? fp32 / stored : 1;
 }

@@ -42,6 +42,7 @@ class ConstSparsityController : public SparsityController {
 
 }  // namespace
 
-extern const Algorithm kConstSparsity = {"const_sparsity", &validate_sparsity, &make_sparsity_builder<ConstSparsityController>};
+extern const Algorithm kConstSparsity = {"const_sparsity", &validate_sparsity,
+                                         &make_sparsity_builder<ConstSparsityController>};
 
 }  // namespace nncf::sparsity

@@ -91,6 +91,7 @@ class MagnitudeSparsityController : public SparsityController {
 
 }  // namespace
 
-extern const Algorithm kMagnitudeSparsity = {"magnitude_sparsity", &validate_sparsity, &make_sparsity_builder<MagnitudeSparsityController>};
+extern const Algorithm kMagnitudeSparsity = {"magnitude_sparsity", &validate_sparsity,
+                                             &make_sparsity_builder<MagnitudeSparsityController>};
 
 }  // namespace nncf::sparsity

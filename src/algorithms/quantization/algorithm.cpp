@@ -37,8 +37,8 @@ const ir::Value* value_at(const ir::Graph& graph, const runtime::InsertionPoint&
 
 // Per-channel activation quantizers need their channel count: shape inference over the graph from
 // the shapes of the example inputs and of the model's tensors (no forward pass).
-void learn_channel_counts(const runtime::CompressedModel& model, QuantizerSetup& setup, const QuantizationConfig& config,
-                          const std::vector<c10::IValue>& example_inputs) {
+void learn_channel_counts(const runtime::CompressedModel& model, QuantizerSetup& setup,
+                          const QuantizationConfig& config, const std::vector<c10::IValue>& example_inputs) {
   std::vector<size_t> wanted;
   for (size_t i = 0; i < setup.quantizers.size(); ++i) {
     const QuantizerSpec& q = setup.quantizers[i];
@@ -66,9 +66,10 @@ void learn_channel_counts(const runtime::CompressedModel& model, QuantizerSetup&
     const ir::Value* v = value_at(graph, q.points.front());
     const passes::ValueInfo* info = nullptr;
     if (v != nullptr && inferred.values.count(v)) info = &inferred.values.at(v);
-    TORCH_CHECK(info != nullptr && info->is_tensor(), "nncf: per-channel activation quantizer ", q.id,
-                " reads a tensor whose shape could not be inferred",
-                inferred.diagnostics.empty() ? std::string() : " (" + inferred.diagnostics.front().message + ")");
+    TORCH_CHECK(
+        info != nullptr && info->is_tensor(), "nncf: per-channel activation quantizer ", q.id,
+        " reads a tensor whose shape could not be inferred",
+        inferred.diagnostics.empty() ? std::string() : " (" + inferred.diagnostics.front().message + ")");
     TORCH_CHECK(info->sizes->size() > 1, "nncf: per-channel activation quantizer ", q.id,
                 " sees a tensor without a channel axis");
     q.channels = (*info->sizes)[1];
@@ -79,7 +80,8 @@ class QuantizationBuilder : public AlgorithmBuilder {
  public:
   QuantizationBuilder(QuantizationConfig config, const BuildContext& context)
       : config_(std::move(config)), context_(context) {
-    if (!config_.compression_lr_multiplier) config_.compression_lr_multiplier = context.compression_lr_multiplier;
+    if (!config_.compression_lr_multiplier)
+      config_.compression_lr_multiplier = context.compression_lr_multiplier;
   }
 
   runtime::TransformationLayout layout(const runtime::CompressedModel& model) override {
@@ -154,7 +156,8 @@ std::unique_ptr<AlgorithmBuilder> make_builder(const AlgorithmConfig& section, c
 
 extern const Algorithm kAlgorithm = {"quantization", &validate, &make_builder};
 
-std::shared_ptr<QuantizationController> build_quantization(runtime::CompressedModel model, QuantizationConfig config,
+std::shared_ptr<QuantizationController> build_quantization(runtime::CompressedModel model,
+                                                           QuantizationConfig config,
                                                            const std::string& target_device,
                                                            const std::vector<c10::IValue>& example_inputs) {
   BuildContext context;

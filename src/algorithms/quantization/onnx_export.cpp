@@ -58,8 +58,9 @@ std::string write_qdq(const FakeQuantizeImpl& fq, const std::string& input, Onnx
   // overflow-fix weights, within the 7-bit range that int8 holds exactly); ONNX Runtime folds the
   // QuantizeLinear of a constant into an int8 initializer.
   const Grid g = grid_of(fq, p, weight);
-  at::Tensor scale = g.step.to(torch::kFloat)
-                         .reshape(g.axis >= 0 ? std::vector<int64_t>{g.step.numel()} : std::vector<int64_t>{});
+  at::Tensor scale =
+      g.step.to(torch::kFloat)
+          .reshape(g.axis >= 0 ? std::vector<int64_t>{g.step.numel()} : std::vector<int64_t>{});
   at::Tensor zero = g.zero_point.to(type).reshape(scale.sizes());
   const std::string scale_name = b.add_initializer("quantizer_scale", scale);
   const std::string zero_name = b.add_initializer("quantizer_zero_point", zero);
@@ -129,7 +130,8 @@ std::string write_fake_quantize(const FakeQuantizeImpl& fq, const std::string& i
 
 HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn::Module*> half_range) {
   HookExporter ex;
-  ex.write = [standard_ops, half_range](const torch::nn::Module& module, const std::string& input, OnnxBuilder& b,
+  ex.write = [standard_ops, half_range](const torch::nn::Module& module, const std::string& input,
+                                        OnnxBuilder& b,
                                         const WeightInput* weight) -> std::optional<std::string> {
     const auto* fq = dynamic_cast<const FakeQuantizeImpl*>(&module);
     if (fq == nullptr) return std::nullopt;
@@ -138,7 +140,8 @@ HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn:
     if (standard_ops) return write_qdq(*fq, input, b, weight);
     return write_fake_quantize(*fq, input, b, weight, half);
   };
-  ex.can_fold = [standard_ops](const torch::nn::Module& module, const at::Tensor& weight, const at::Tensor& f) {
+  ex.can_fold = [standard_ops](const torch::nn::Module& module, const at::Tensor& weight,
+                               const at::Tensor& f) {
     const auto* fq = dynamic_cast<const FakeQuantizeImpl*>(&module);
     if (fq == nullptr || !fq->is_enabled()) return true;
     if (fq->options.channels() > 0 && fq->options.axis() != 0) return false;  // e.g. conv_transpose

@@ -5,9 +5,9 @@
 #include <iomanip>
 #include <sstream>
 
+#include <torch/autograd.h>
 #include "nncf/algorithms/sparsity/builder.h"
 #include "nncf/algorithms/sparsity/mask.h"
-#include <torch/autograd.h>
 
 #include "nncf/kernels/rb_mask.h"
 
@@ -104,6 +104,7 @@ class RBSparsityController : public SparsityController {
 
 }  // namespace
 
-extern const Algorithm kRBSparsity = {"rb_sparsity", &validate_sparsity, &make_sparsity_builder<RBSparsityController>};
+extern const Algorithm kRBSparsity = {"rb_sparsity", &validate_sparsity,
+                                      &make_sparsity_builder<RBSparsityController>};
 
 }  // namespace nncf::sparsity

@@ -18,8 +18,8 @@ namespace nncf::quantization {
 /// places quantizers per `config` for `target_device` (`ANY`, `CPU`, `GPU`, `VPU`, `NPU`,
 /// `CPU_SPR`, `TRIAL`) and inserts them. `example_inputs` (one batch) are needed only when an
 /// activation quantizer is per-channel, to learn its channel count.
-std::shared_ptr<QuantizationController> build_quantization(runtime::CompressedModel model, QuantizationConfig config,
-                                                           const std::string& target_device,
-                                                           const std::vector<c10::IValue>& example_inputs = {});
+std::shared_ptr<QuantizationController> build_quantization(
+    runtime::CompressedModel model, QuantizationConfig config, const std::string& target_device,
+    const std::vector<c10::IValue>& example_inputs = {});
 
 }  // namespace nncf::quantization

@@ -22,7 +22,6 @@
 
 namespace nncf::quantization {
 
-
 /// One inserted quantizer.
 struct Quantizer {
   QuantizerSpec spec;

@@ -23,6 +23,7 @@ namespace nncf::quantization {
 
 /// A HookExporter for nncf::quantization::FakeQuantize modules; `half_range` lists the modules of
 /// overflow-fix weight quantizers. Disabled quantizers write nothing (identity).
-exporting::HookExporter fake_quantize_exporter(bool standard_ops, std::set<const torch::nn::Module*> half_range = {});
+exporting::HookExporter fake_quantize_exporter(bool standard_ops,
+                                               std::set<const torch::nn::Module*> half_range = {});
 
 }  // namespace nncf::quantization

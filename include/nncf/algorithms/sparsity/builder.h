@@ -35,7 +35,8 @@ inline void validate_sparsity(const AlgorithmConfig& section) {
 }
 
 template <typename Controller>
-std::unique_ptr<AlgorithmBuilder> make_sparsity_builder(const AlgorithmConfig& section, const BuildContext& context) {
+std::unique_ptr<AlgorithmBuilder> make_sparsity_builder(const AlgorithmConfig& section,
+                                                        const BuildContext& context) {
   SparsityConfig config = SparsityConfig::parse(section);
   if (!config.compression_lr_multiplier) config.compression_lr_multiplier = context.compression_lr_multiplier;
   return std::make_unique<SparsityBuilder<Controller>>(std::move(config));
