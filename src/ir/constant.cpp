@@ -1,3 +1,5 @@
+#include "nncf/ir/constant.h"
+
 #include <c10/util/Exception.h>
 
 #include <cstring>
@@ -35,6 +37,17 @@ const char* kind_name(Constant::Kind k) {
 // Bitwise, so that NaN equals itself and 0.0 differs from -0.0 (see operator== in graph.h).
 bool same_bits(double a, double b) {
   return std::memcmp(&a, &b, sizeof(double)) == 0;
+}
+
+bool expects_float(const c10::TypePtr& type) {
+  if (auto opt = type->cast<c10::OptionalType>()) return expects_float(opt->getElementType());
+  return type->kind() == c10::TypeKind::FloatType;
+}
+
+bool expects_float_list(const c10::TypePtr& type) {
+  if (auto opt = type->cast<c10::OptionalType>()) return expects_float_list(opt->getElementType());
+  auto list = type->cast<c10::ListType>();
+  return list && list->getElementType()->kind() == c10::TypeKind::FloatType;
 }
 
 }  // namespace
@@ -148,6 +161,40 @@ bool Constant::operator==(const Constant& other) const {
     default:
       return data_ == other.data_;
   }
+}
+
+c10::IValue to_ivalue(const Constant& c, const c10::TypePtr* expected) {
+  using K = Constant::Kind;
+  switch (c.kind()) {
+    case K::None:
+      return c10::IValue();
+    case K::Bool:
+      return c10::IValue(c.to_bool());
+    case K::Int:
+      if (expected && expects_float(*expected)) return c10::IValue(static_cast<double>(c.to_int()));
+      return c10::IValue(c.to_int());
+    case K::Double:
+      return c10::IValue(c.to_double());
+    case K::String:
+      return c10::IValue(c.to_string());
+    case K::Device:
+      return c10::IValue(c10::Device(c.to_string()));
+    case K::IntList: {
+      if (expected && expects_float_list(*expected)) {
+        const auto& v = c.to_int_list();
+        return c10::IValue(c10::List<double>(std::vector<double>(v.begin(), v.end())));
+      }
+      return c10::IValue(c10::List<int64_t>(c.to_int_list()));
+    }
+    case K::DoubleList:
+      return c10::IValue(c10::List<double>(c.to_double_list()));
+    case K::BoolList: {
+      c10::List<bool> list;
+      for (bool b : c.to_bool_list()) list.push_back(b);
+      return c10::IValue(std::move(list));
+    }
+  }
+  TORCH_INTERNAL_ASSERT(false, "unhandled constant kind");
 }
 
 const char* to_string(InputRole role) {

@@ -240,4 +240,22 @@ bool has_weights(Metatype m) {
   }
 }
 
+bool is_elementwise_activation(Metatype m) {
+  switch (m) {
+    case M::ReLU:
+    case M::ReLU6:
+    case M::LeakyReLU:
+    case M::ELU:
+    case M::GELU:
+    case M::SiLU:
+    case M::Sigmoid:
+    case M::Tanh:
+    case M::HardSigmoid:
+    case M::HardSwish:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace nncf::ir

@@ -182,6 +182,10 @@ class Analyzer {
   void visit_reduce(const ir::Node* n);
   void visit_cat(const ir::Node* n);
   void visit_construct(const ir::Node* n);
+  // Input 0's layout, if tracked, becomes the layout of `n`'s outputs.
+  void pass_through(const ir::Node* n) {
+    if (const Layout* x = layout(n->input(0))) set_outputs(n, *x);
+  }
   void not_followed(const ir::Node* n) {
     block_inputs(n, "read by " + where(n) + ", which the analysis does not follow");
   }
@@ -360,25 +364,17 @@ void Analyzer::visit(const ir::Node* n) {
     return;
   }
   if (is_cat(n)) return visit_cat(n);
+  // Not PReLU (its per-channel slope would have to be pruned with the channels) nor Softmax
+  // (it mixes channels): both fall to the default, not followed.
+  if (ir::is_elementwise_activation(n->metatype())) return pass_through(n);
   switch (n->metatype()) {
-    case Metatype::ReLU:
-    case Metatype::ReLU6:
-    case Metatype::LeakyReLU:
-    case Metatype::ELU:
-    case Metatype::GELU:
-    case Metatype::SiLU:
-    case Metatype::Sigmoid:
-    case Metatype::Tanh:
-    case Metatype::HardSigmoid:
-    case Metatype::HardSwish:
     case Metatype::MaxPool:
     case Metatype::AvgPool:
     case Metatype::AdaptiveAvgPool:
     case Metatype::AdaptiveMaxPool:
     case Metatype::Dropout:
     case Metatype::Interpolate:
-      if (const Layout* x = layout(n->input(0))) set_outputs(n, *x);
-      return;
+      return pass_through(n);
     case Metatype::Pad: {
       const Layout* x = layout(n->input(0));
       const bool spatial = x != nullptr && !x->flat && n->inputs().size() >= 2 && n->input(1).is_constant() &&

@@ -44,28 +44,11 @@ bool is_transposed(const ir::Node& node) {
          node.input(6).constant().kind() == ir::Constant::Kind::Bool && node.input(6).constant().to_bool();
 }
 
+// The ops that cost one FLOP per output element. PReLU and Softmax count like the elementwise
+// activations (flops.h: "activations").
 bool is_elementwise(Metatype m) {
-  switch (m) {
-    case Metatype::ReLU:
-    case Metatype::ReLU6:
-    case Metatype::LeakyReLU:
-    case Metatype::PReLU:
-    case Metatype::ELU:
-    case Metatype::GELU:
-    case Metatype::SiLU:
-    case Metatype::Sigmoid:
-    case Metatype::Tanh:
-    case Metatype::HardSigmoid:
-    case Metatype::HardSwish:
-    case Metatype::Softmax:
-    case Metatype::Add:
-    case Metatype::Sub:
-    case Metatype::Mul:
-    case Metatype::Div:
-      return true;
-    default:
-      return false;
-  }
+  return ir::is_elementwise_activation(m) || m == Metatype::PReLU || m == Metatype::Softmax ||
+         m == Metatype::Add || m == Metatype::Sub || m == Metatype::Mul || m == Metatype::Div;
 }
 
 // The FLOPs of `node` by the rules of flops.h; nullopt where a rule applies but a shape it needs

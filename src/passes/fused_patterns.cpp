@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "nncf/ir/metatype.h"
+#include "nncf/passes/find_activations.h"
 
 namespace nncf::passes {
 namespace {
@@ -21,28 +22,14 @@ bool is_arithmetic(Metatype m) {
   return m == Metatype::Add || m == Metatype::Sub || m == Metatype::Mul || m == Metatype::Div;
 }
 
-// NNCF's ACT set.
+// NNCF's ACT set (its fused_patterns.py, nncf-reference.md §4) has PReLU and has no tanh.
 bool is_activation_op(Metatype m) {
-  switch (m) {
-    case Metatype::ReLU:
-    case Metatype::ReLU6:
-    case Metatype::LeakyReLU:
-    case Metatype::PReLU:
-    case Metatype::ELU:
-    case Metatype::GELU:
-    case Metatype::SiLU:
-    case Metatype::Sigmoid:
-    case Metatype::HardSigmoid:
-    case Metatype::HardSwish:
-      return true;
-    default:
-      return false;
-  }
+  return (ir::is_elementwise_activation(m) && m != Metatype::Tanh) || m == Metatype::PReLU;
 }
 
 class Matcher {
  public:
-  explicit Matcher(const ir::Graph& graph) : graph_(graph) { find_activations(); }
+  explicit Matcher(const ir::Graph& graph) : graph_(graph), data_(FindActivations().run(graph)) {}
 
   bool is_activation(const Value* v) const { return v->is_tensor() && data_.count(v); }
 
@@ -90,23 +77,6 @@ class Matcher {
   }
 
  private:
-  // Note: the same data flow as the quantizer placer's activations.
-  void find_activations() {
-    for (const Value* v : graph_.inputs()) {
-      if (v->role() == ir::InputRole::Data && v->is_tensor()) data_.insert(v);
-    }
-    for (const Node* n : graph_.nodes()) {
-      if (n->metatype() == Metatype::Size) continue;
-      const bool from_data = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
-        return a.is_value() && data_.count(a.value());
-      });
-      if (!from_data) continue;
-      for (const Value* out : n->outputs()) {
-        if (out->is_tensor() || out->type() == "Tensor[]") data_.insert(out);
-      }
-    }
-  }
-
   const ir::Graph& graph_;
   std::unordered_set<const Value*> data_;
 };

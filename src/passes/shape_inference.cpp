@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <exception>
 
+#include "nncf/ir/constant.h"
+
 // Operators resolve as the runtime resolves them (runtime/program.cpp): the c10 dispatcher
 // first, then the operators only the JIT registers; the structural prim ops are native. The
-// passes layer sits below the runtime, so it keeps its own copy of that resolution.
+// passes layer sits below the runtime, so it keeps its own copy of that resolution; constant
+// arguments convert as in the runtime, by the IR's own conversion (nncf/ir/constant.h).
 
 namespace nncf::passes {
 namespace {
@@ -26,45 +29,6 @@ std::string describe(const ir::Node& node) {
 std::string first_line(const char* what) {
   std::string s(what);
   return s.substr(0, s.find('\n'));
-}
-
-bool expects_float(const c10::TypePtr& type) {
-  if (auto opt = type->cast<c10::OptionalType>()) return expects_float(opt->getElementType());
-  if (auto list = type->cast<c10::ListType>()) return expects_float(list->getElementType());
-  return type->kind() == c10::TypeKind::FloatType;
-}
-
-// A boxed kernel reads a `float` with toDouble(), which rejects an int IValue.
-c10::IValue to_ivalue(const ir::Constant& c, const c10::Argument* arg) {
-  using K = ir::Constant::Kind;
-  const bool as_float = arg != nullptr && expects_float(arg->type());
-  switch (c.kind()) {
-    case K::None:
-      return c10::IValue();
-    case K::Bool:
-      return c10::IValue(c.to_bool());
-    case K::Int:
-      return as_float ? c10::IValue(static_cast<double>(c.to_int())) : c10::IValue(c.to_int());
-    case K::Double:
-      return c10::IValue(c.to_double());
-    case K::String:
-      return c10::IValue(c.to_string());
-    case K::Device:
-      return c10::IValue(c10::Device(c.to_string()));
-    case K::IntList: {
-      const auto& v = c.to_int_list();
-      if (as_float) return c10::IValue(c10::List<double>(std::vector<double>(v.begin(), v.end())));
-      return c10::IValue(c10::List<int64_t>(v));
-    }
-    case K::DoubleList:
-      return c10::IValue(c10::List<double>(c.to_double_list()));
-    case K::BoolList: {
-      c10::List<bool> list;
-      for (bool b : c.to_bool_list()) list.push_back(b);
-      return c10::IValue(std::move(list));
-    }
-  }
-  TORCH_INTERNAL_ASSERT(false, "unhandled constant kind");
 }
 
 // Boxed kernels read `int[]` with toIntVector(), which accepts only an int-typed list.
@@ -197,26 +161,16 @@ std::optional<c10::IValue> conv_rule(const ir::Node& node, const Stack& a) {
 
 std::optional<c10::IValue> shape_rule(const ir::Node& node, const Stack& args) {
   using ir::Metatype;
-  switch (node.metatype()) {
-    case Metatype::Conv:
-    case Metatype::ConvTranspose:
-      return node.outputs().size() == 1 ? conv_rule(node, args) : std::nullopt;
-    case Metatype::ReLU:
-    case Metatype::ReLU6:
-    case Metatype::LeakyReLU:
-    case Metatype::ELU:
-    case Metatype::GELU:
-    case Metatype::SiLU:
-    case Metatype::Sigmoid:
-    case Metatype::Tanh:
-    case Metatype::HardSigmoid:
-    case Metatype::HardSwish:
-    case Metatype::Dropout:
-      if (node.outputs().size() != 1 || args.empty() || !args[0].isTensor()) return std::nullopt;
-      return c10::IValue(at::empty_like(args[0].toTensor()));
-    default:
-      return std::nullopt;
+  const Metatype m = node.metatype();
+  if (m == Metatype::Conv || m == Metatype::ConvTranspose)
+    return node.outputs().size() == 1 ? conv_rule(node, args) : std::nullopt;
+  // Dropout keeps its input's shape too. PReLU and Softmax get no rule: where they lack a meta
+  // kernel they run on zeros (shape_independent_of_data).
+  if (ir::is_elementwise_activation(m) || m == Metatype::Dropout) {
+    if (node.outputs().size() != 1 || args.empty() || !args[0].isTensor()) return std::nullopt;
+    return c10::IValue(at::empty_like(args[0].toTensor()));
   }
+  return std::nullopt;
 }
 
 // Operator families whose output shapes never depend on tensor data (unlike aten::item,
@@ -287,7 +241,8 @@ std::string call_operator(const ir::Node& node, const std::vector<const c10::IVa
               " outputs, but its schema returns ", schema->returns().size());
   for (size_t i = 0; i < formal.size(); ++i) {
     if (i < node.inputs().size()) {
-      stack.push_back(args[i] != nullptr ? *args[i] : to_ivalue(node.input(i).constant(), &formal[i]));
+      stack.push_back(args[i] != nullptr ? *args[i]
+                                         : ir::to_ivalue(node.input(i).constant(), &formal[i].type()));
     } else {
       // Trailing arguments left out take their schema defaults: a boxed call needs them all.
       TORCH_CHECK(formal[i].default_value().has_value(), "nncf::passes::ShapeInference: ", describe(node),
@@ -429,7 +384,7 @@ ShapeInferenceResult ShapeInference::run(const ir::Graph& graph, const InputShap
       for (size_t i = 0; i < args.size(); ++i) {
         stack.push_back(args[i]                     ? *args[i]
                         : node->input(i).is_value() ? c10::IValue()
-                                                    : to_ivalue(node->input(i).constant(), nullptr));
+                                                    : ir::to_ivalue(node->input(i).constant(), nullptr));
       }
       run_structural(*node, stack);
     } else {

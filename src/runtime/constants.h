@@ -6,6 +6,7 @@
 #include <ATen/core/ivalue.h>
 #include <ATen/core/jit_type.h>
 
+#include "nncf/ir/constant.h"
 #include "nncf/ir/graph.h"
 
 namespace nncf::runtime::detail {
@@ -14,6 +15,7 @@ namespace nncf::runtime::detail {
 const c10::TypePtr* argument_type(const c10::FunctionSchema* schema, size_t i);
 
 /// `c` as an IValue; ints and int lists become floats where `expected` (may be null) says so.
-c10::IValue to_ivalue(const ir::Constant& c, const c10::TypePtr* expected);
+/// The IR's conversion, which shape inference uses too.
+using ir::to_ivalue;
 
 }  // namespace nncf::runtime::detail

@@ -72,4 +72,11 @@ const char* to_string(Metatype m);
 /// True for ops that take weights: Conv, ConvTranspose, Linear, MatMul, Embedding.
 bool has_weights(Metatype m);
 
+/// True for the activations that map each element of one tensor on its own: ReLU, ReLU6,
+/// LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, HardSigmoid, HardSwish. Their output has the shape,
+/// dtype and channels of their input, and reads no other tensor. Not PReLU (it reads a weight,
+/// one slope per channel) nor Softmax (each output depends on a whole dimension). Passes that
+/// treat those two, or Dropout, like these say so where they call this.
+bool is_elementwise_activation(Metatype m);
+
 }  // namespace nncf::ir

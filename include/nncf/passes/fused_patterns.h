@@ -27,7 +27,7 @@ struct FusedPattern {
 /// where LINEAR is a conv, conv-transpose, linear or matmul; ARITHMETIC is add, sub, mul or div;
 /// ACT is relu, relu6 (hardtanh), leaky_relu, prelu, elu, gelu, silu, sigmoid, hardsigmoid or
 /// hardswish; BN_ACT is BATCH_NORM [+ ACT] or ACT [+ BATCH_NORM]. An *activation* is a tensor
-/// computed from a Data input (sizes do not count as reading it).
+/// computed from a Data input (sizes do not count as reading it; see FindActivations).
 ///
 /// Each next node must be the only consumer (sizes aside) of the one before, whose one output is
 /// not a graph output, and must run in the same mode (a batch norm in a training-only branch does

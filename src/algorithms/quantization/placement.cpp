@@ -8,6 +8,7 @@
 
 #include "nncf/ir/log.h"
 #include "nncf/ir/metatype.h"
+#include "nncf/passes/find_activations.h"
 #include "nncf/passes/fused_patterns.h"
 #include "placer.h"
 
@@ -35,7 +36,7 @@ Placer::Placer(const ir::Graph& graph, const QuantizationConfig& config, const P
 
 QuantizerSetup Placer::run() {
   warn_unmatched_scopes();
-  find_activations();
+  data_ = passes::FindActivations().run(graph_);
   fuse_patterns();
   place_weight_quantizers();
   warn_unquantized_weights();
@@ -57,23 +58,7 @@ void Placer::warn(const std::string& message) {
   log_warning_once(file_prefix() + message);
 }
 
-// ---- which values are activations (computed from a data input) -----------------------------------
-
-void Placer::find_activations() {
-  for (const Value* v : graph_.inputs()) {
-    if (v->role() == ir::InputRole::Data && v->is_tensor()) data_.insert(v);
-  }
-  for (const Node* n : graph_.nodes()) {
-    if (n->metatype() == Metatype::Size) continue;
-    const bool from_data = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
-      return a.is_value() && data_.count(a.value());
-    });
-    if (!from_data) continue;
-    for (const Value* out : n->outputs()) {
-      if (out->is_tensor() || out->type() == "Tensor[]") data_.insert(out);
-    }
-  }
-}
+// ---- activations (values computed from a data input: passes::FindActivations) -------------------
 
 // Tensor uses of `v` by nodes that read its data (sizes do not), through lists into concats.
 // `blocked` is set when some reader can never take a quantizer (a graph output, a list that is

@@ -58,7 +58,6 @@ class Placer {
 
   // -- analysis of the graph (placement.cpp) ----------------------------------------------------------
 
-  void find_activations();
   bool is_activation(const ir::Value* v) const { return v->is_tensor() && data_.count(v); }
   std::vector<Edge> consumer_edges(const ir::Value* v, bool& blocked) const;
 
@@ -136,7 +135,7 @@ class Placer {
   ScopeFilter section_, weights_filter_, activations_filter_;
   std::vector<std::pair<ScopeMatcher, const ScopeOverride*>> weight_overrides_, activation_overrides_;
 
-  std::unordered_set<const ir::Value*> data_;
+  std::unordered_set<const ir::Value*> data_;  // passes::FindActivations
   std::unordered_map<const ir::Node*, size_t> group_of_;
   std::vector<std::vector<const ir::Node*>> groups_;
   std::unordered_map<const ir::Value*, std::vector<Request>> pending_;
