@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 ./scripts/build-sample.sh classification
 export OMP_NUM_THREADS=1
 rm -rf build/main-job
-build/sample/classification --config samples/classification/configs/resnet18_fmnist_int8.json \
+build/samples/bin/classification --config samples/classification/configs/resnet18_fmnist_int8.json \
   --log-dir build/main-job --fp32-epochs 1 --epochs 1 --batches-per-epoch 150 --threads 2

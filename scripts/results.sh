@@ -31,7 +31,7 @@
 #                       folder when NNCF_RESULTS_ARGS is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sample=${NNCF_SAMPLE_BUILD:-build/sample}
+sample=${NNCF_SAMPLE_BUILD:-build/samples/bin}
 if [ -z "${NNCF_SAMPLE_BUILD:-}" ]; then
   ./scripts/install-deps.sh
   ./scripts/build-sample.sh

@@ -11,3 +11,15 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUIL
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+# The samples are a CMake project of their own on the installed package too: it configures, and its
+# precompiled header (the LibTorch headers through nncf::nncf) builds. The samples themselves are
+# built and tested in the main build.
+set(launcher "")
+find_program(CCACHE ccache)
+if(CCACHE)
+  set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE})
+  set(ENV{CCACHE_SLOPPINESS} pch_defines,time_macros,include_file_mtime,include_file_ctime)
+endif()
+run(${CMAKE_COMMAND} -S ${SAMPLES_DIR} -B ${WORK_DIR}/samples -G Ninja -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${launcher})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/samples --target nncf_sample_pch)

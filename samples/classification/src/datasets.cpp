@@ -46,15 +46,6 @@ double draw_real(at::Generator& gen, double lo, double hi) {  // uniform in [lo,
   return lo + (hi - lo) * static_cast<double>(draw_u64(gen) >> 11) * 0x1.0p-53;
 }
 
-// Hashes (h, v) with splitmix64's finalizer. Seeds are chains of it: mix(mix(seed, 0), epoch) orders an
-// epoch, mix(mix(mix(seed, 1), epoch), index) augments one sample -- distinct streams for each.
-uint64_t mix(uint64_t h, uint64_t v) {
-  uint64_t z = h ^ (v * 0xbf58476d1ce4e5b9ULL + 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // ---- Files ----------------------------------------------------------------------------------------
 
 void require_folder(const fs::path& dir) {
@@ -383,6 +374,10 @@ class ImageFolderDataset : public Dataset {
 
 }  // namespace
 
+Example Dataset::example(int64_t i, at::Generator& gen) const {
+  return {image(i, gen), torch::scalar_tensor(label(i), torch::kLong)};
+}
+
 std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options) {
   const std::string& name = options.name;
   if (name == "fashion_mnist" || name == "mnist") return open_idx(options, name == "fashion_mnist");
@@ -390,24 +385,6 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options) {
   if (name == "image_folder" || name == "imagenet") return std::make_unique<ImageFolderDataset>(options);
   throw std::runtime_error("unknown dataset '" + name +
                            "'; known: fashion_mnist, mnist, cifar10, cifar100, image_folder, imagenet");
-}
-
-TrainValSplit train_val_split(int64_t size, int64_t val_size, uint64_t seed) {
-  if (val_size < 0 || val_size >= size)
-    throw std::runtime_error("validation split: " + std::to_string(val_size) + " samples out of " +
-                             std::to_string(size) + " leaves nothing to train on (needs 0 <= size < " +
-                             std::to_string(size) + ")");
-  // A permutation from the split's own stream: the held-out images spread over the whole file (and
-  // its classes) rather than being its tail, and they do not depend on the run's seed.
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(mix(seed, 2), 0));
-  const torch::Tensor perm = torch::randperm(size, gen, torch::kLong);
-  const int64_t* p = perm.data_ptr<int64_t>();
-  TrainValSplit split;
-  split.val.assign(p, p + val_size);
-  split.train.assign(p + val_size, p + size);
-  std::sort(split.val.begin(), split.val.end());
-  std::sort(split.train.begin(), split.train.end());
-  return split;
 }
 
 namespace {
@@ -447,63 +424,6 @@ class SubsetDataset : public Dataset {
 std::unique_ptr<Dataset> subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices,
                                 const std::string& what) {
   return std::make_unique<SubsetDataset>(std::move(base), std::move(indices), what);
-}
-
-Loader::Loader(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last)
-    : dataset_(dataset), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last), seed_(seed) {
-  if (batch_size <= 0)
-    throw std::runtime_error("Loader: batch_size must be > 0, got " + std::to_string(batch_size));
-  set_epoch(0);
-}
-
-void Loader::set_epoch(int64_t epoch) {
-  epoch_ = epoch;
-  const int64_t n = dataset_.size();
-  order_.resize(n);
-  if (!shuffle_) {
-    std::iota(order_.begin(), order_.end(), int64_t{0});
-    return;
-  }
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(mix(seed_, 0), epoch));
-  torch::Tensor perm = torch::randperm(n, gen, torch::kLong);
-  std::copy(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n, order_.begin());
-}
-
-std::string Loader::order_hash(int64_t batches) const {
-  const int64_t n = batches > 0
-                        ? std::min<int64_t>(static_cast<int64_t>(order_.size()), batches * batch_size_)
-                        : static_cast<int64_t>(order_.size());
-  uint64_t h = mix(mix(seed_, 3), epoch_);
-  for (int64_t i = 0; i < n; ++i) h = mix(h, static_cast<uint64_t>(order_[i]));
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-int64_t Loader::num_batches() const {
-  const int64_t n = static_cast<int64_t>(order_.size());
-  return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
-}
-
-std::pair<torch::Tensor, torch::Tensor> Loader::batch(int64_t b) const {
-  TORCH_CHECK(b >= 0 && b < num_batches(), "batch ", b, " out of range [0, ", num_batches(), ")");
-  const int64_t start = b * batch_size_;
-  const int64_t count = std::min<int64_t>(batch_size_, static_cast<int64_t>(order_.size()) - start);
-  std::vector<torch::Tensor> images(count);
-  torch::Tensor labels = torch::empty({count}, torch::kLong);
-  int64_t* label_data = labels.data_ptr<int64_t>();
-  // Samples are independent (each has its own generator), so the split across threads cannot change
-  // the result. Grain: 16 Fashion-MNIST samples take ~60 us, enough to be worth a thread.
-  constexpr int64_t kGrain = 16;
-  at::parallel_for(0, count, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      const int64_t index = order_[start + k];
-      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix(mix(mix(seed_, 1), epoch_), index));
-      images[k] = dataset_.image(index, gen);
-      label_data[k] = dataset_.label(index);
-    }
-  });
-  return {torch::stack(images), labels};
 }
 
 }  // namespace nncf_sample

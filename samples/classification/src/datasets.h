@@ -1,6 +1,6 @@
 #pragma once
 
-// Datasets of the classification sample and a deterministic batch loader.
+// Datasets of the classification sample (the loader, splits and subsets: common/data.h).
 //
 //   fashion_mnist, mnist   <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (IDX, gzip or plain)
 //   cifar10                <root>/data_batch_{1..5}.bin, test_batch.bin (the "binary version")
@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/data.h"
+
 namespace nncf_sample {
 
 struct DatasetOptions {
@@ -35,10 +37,10 @@ struct DatasetOptions {
                            ///< evenly spaced over the sorted list, so that every class appears)
 };
 
-class Dataset {
+/// An image classification dataset: images and their class labels, seen by the shared pipeline as
+/// examples (the image, the label as an int64 scalar).
+class Dataset : public ExampleSet {
  public:
-  virtual ~Dataset() = default;
-  virtual int64_t size() const = 0;
   /// Sample `i` as a float [C, H, W] tensor, normalized; augmented (if enabled) with randomness
   /// drawn from `gen` only, so the same generator state gives the same image. Must be safe to call
   /// from several threads at once (the Loader does). Image folders decode here and throw
@@ -48,51 +50,19 @@ class Dataset {
   virtual int64_t num_classes() const = 0;
   /// [C, H, W] of every image().
   virtual std::vector<int64_t> image_shape() const = 0;
-  virtual std::string description() const = 0;  ///< e.g. "Fashion-MNIST train (60000 images)"
+
+  Example example(int64_t i, at::Generator& gen) const final;
+  std::vector<int64_t> input_shape() const final { return image_shape(); }
 };
 
 /// Opens a dataset; throws std::runtime_error for an unknown name or a missing/corrupt dataset.
 std::unique_ptr<Dataset> open_dataset(const DatasetOptions& options);
 
-/// A fixed train/validation split of `size` samples: `val_size` indices drawn by a permutation
-/// seeded with `seed` alone (not the run's seed, so every run of a dataset holds out the same
-/// images), the rest for training; both sorted, disjoint, and together every index. Throws
-/// std::runtime_error unless 0 <= val_size < size.
-struct TrainValSplit {
-  std::vector<int64_t> train, val;
-};
-TrainValSplit train_val_split(int64_t size, int64_t val_size, uint64_t seed);
-
-/// The samples `indices` of `base`, in that order: sample i of the subset is sample indices[i] of
-/// `base` (augmented, if `base` augments, from the subset's generator). `what` names the subset in
-/// description(), e.g. "validation".
+/// The images `indices` of `base`, in that order, as a Dataset (common/data.h example_subset makes
+/// the same of any ExampleSet): image i of the subset is image indices[i] of `base` (augmented, if
+/// `base` augments, from the subset's generator). `what` names the subset in description(), e.g.
+/// "validation".
 std::unique_ptr<Dataset> subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices,
                                 const std::string& what);
-
-/// Mini-batches over a dataset. The order (shuffled or not) and every sample's augmentation depend
-/// only on (seed, epoch, sample index), so a run resumed at an epoch boundary sees exactly the
-/// batches an uninterrupted run would have seen.
-class Loader {
- public:
-  Loader(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last = false);
-  void set_epoch(int64_t epoch);
-  int64_t num_batches() const;
-  /// Batch `b` of the current epoch: images [B, C, H, W] and int64 labels [B]. Samples are built in
-  /// parallel (at::parallel_for), each with a CPU generator seeded from (seed, epoch, index).
-  std::pair<torch::Tensor, torch::Tensor> batch(int64_t b) const;
-  const Dataset& dataset() const { return dataset_; }
-  /// A hash (16 hex digits) of the sample order of the current epoch's first `batches` batches (all
-  /// when <= 0), and of the seed their augmentation draws from: two runs with equal hashes train on
-  /// the same images in the same order, augmented alike.
-  std::string order_hash(int64_t batches = 0) const;
-
- private:
-  const Dataset& dataset_;
-  int64_t batch_size_;
-  bool shuffle_, drop_last_;
-  uint64_t seed_;
-  int64_t epoch_ = 0;
-  std::vector<int64_t> order_;
-};
 
 }  // namespace nncf_sample

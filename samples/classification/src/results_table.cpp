@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "finetune_key.h"
-#include "report.h"
+#include "common/finetune_key.h"
+#include "common/report.h"
 
 namespace {
 

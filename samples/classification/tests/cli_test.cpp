@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "report.h"
+#include "common/report.h"
 
 namespace nncf_sample {
 namespace {

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "finetune_key.h"
+#include "common/finetune_key.h"
 #include "nncf/api/checkpoint.h"
 #include "pipeline.h"
 #include "sample_config.h"

@@ -1,4 +1,4 @@
-#include "onnx_weights.h"
+#include "common/onnx_weights.h"
 
 #include <cstring>
 #include <fstream>

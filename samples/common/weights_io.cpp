@@ -1,4 +1,4 @@
-#include "models.h"
+#include "common/weights_io.h"
 
 #include <fcntl.h>
 #include <unistd.h>

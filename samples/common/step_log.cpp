@@ -5,8 +5,8 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "csv_table.h"
-#include "report.h"
+#include "common/csv_table.h"
+#include "common/report.h"
 
 namespace nncf_sample {
 namespace {

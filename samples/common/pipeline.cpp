@@ -1,4 +1,4 @@
-#include "pipeline.h"
+#include "common/pipeline.h"
 
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>
@@ -10,29 +10,22 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "datasets.h"
-#include "finetune_key.h"
-#include "models.h"
+#include "common/config.h"
+#include "common/finetune_key.h"
+#include "common/onnx_weights.h"
+#include "common/report.h"
+#include "common/training.h"
+#include "common/weights_io.h"
 #include "nncf/algorithms/algorithm.h"
 #include "nncf/api/checkpoint.h"
 #include "nncf/api/compression.h"
 #include "nncf/runtime/files.h"
-#include "onnx_weights.h"
-#include "report.h"
-#include "sample_config.h"
-#include "training.h"
 
 namespace nncf_sample {
 namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Where each dataset lives when --data is not given.
-std::string default_data_dir(const std::string& dataset) {
-  if (dataset == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
-  return c10::str("data/", dataset);
-}
 
 // NaN (not measured) as JSON null.
 nlohmann::json json_number(double v) {
@@ -53,26 +46,30 @@ std::string stage_name(nncf::CompressionStage s) {
 
 struct Run {
   const RunOptions& o;
-  SampleConfig config;
+  const Task& task;
+  TrainingConfig config;
   std::string log_dir;
   // train_set/init_set: the training part of the split (augmented / not); val_set: the held-out
   // part (null when val_split.num_samples is 0); test_set: the dataset's test split.
-  std::unique_ptr<Dataset> train_set, init_set, val_set, test_set;
-  Classifier net{nullptr};
+  std::unique_ptr<ExampleSet> train_set, init_set, val_set, test_set;
+  SampleModel net;
   RunSummary summary;
 
-  explicit Run(const RunOptions& options) : o(options), config(load_sample_config(options.config)) {
+  Run(const RunOptions& options, const Task& t)
+      : o(options), task(t), config(load_training_config(options.config, t)) {
     if (o.fp32_control) {
       TORCH_CHECK(o.mode == "train", "--fp32-control trains; it does not go with --mode ", o.mode);
-      config = fp32_control_config(config);
+      config = fp32_control_config(config, task);
     }
     if (o.epochs) config.epochs = *o.epochs;
     if (o.fp32_epochs) config.fp32_epochs = *o.fp32_epochs;
     if (o.batch_size) config.batch_size = *o.batch_size;
     log_dir = o.log_dir.empty() ? c10::str("runs/", fs::path(o.config).stem().string()) : o.log_dir;
     fs::create_directories(log_dir);
-    summary.model = config.model.name;
-    summary.model_width = config.model.width;
+    summary.model = config.model_name;
+    const nncf::ConfigNode& root = config.nncf.root();
+    if (root.has("model_params") && root["model_params"].has("width"))
+      summary.model_width = root["model_params"]["width"].as_double();
     summary.dataset = config.dataset;
     summary.compression = config.compression_name();
     summary.fp32_control = o.fp32_control;
@@ -93,23 +90,13 @@ struct Run {
   }
 
   void open_data() {
-    DatasetOptions d;
-    d.name = config.dataset;
-    d.root = o.data.empty() ? default_data_dir(config.dataset) : o.data;
-    d.channels = config.sample_size[1];
-    if (config.dataset == "image_folder" || config.dataset == "imagenet") d.image_size = config.sample_size[2];
-    d.train = false;
-    d.limit = o.test_limit;
-    test_set = open_dataset(d);
+    const std::string root = o.data.empty() ? task.default_data_dir(config) : o.data;
+    test_set = task.open_data(config, root, /*train=*/false, /*augment=*/false, o.test_limit);
     if (o.mode != "train") return;
     // The split is drawn over the whole training set, before any --train-limit, so that a quick run
-    // holds out the same images as a full one.
-    d.train = true;
-    d.limit = 0;
-    d.augment = true;
-    std::shared_ptr<const Dataset> augmented = open_dataset(d);
-    d.augment = false;
-    std::shared_ptr<const Dataset> plain = open_dataset(d);
+    // holds out the same examples as a full one.
+    std::shared_ptr<const ExampleSet> augmented = task.open_data(config, root, true, true, 0);
+    std::shared_ptr<const ExampleSet> plain = task.open_data(config, root, true, false, 0);
     const int64_t n = plain->size();
     const int64_t val_n = config.val_samples >= 0 ? config.val_samples : n / 10;
     TORCH_CHECK(val_n < n, config.path, ": val_split.num_samples ", val_n, " leaves nothing of the ", n,
@@ -119,22 +106,22 @@ struct Run {
       split.train.resize(static_cast<size_t>(o.train_limit));
     if (o.test_limit > 0 && static_cast<int64_t>(split.val.size()) > o.test_limit)
       split.val.resize(static_cast<size_t>(o.test_limit));
-    train_set = subset(augmented, split.train, "train");
-    init_set = subset(plain, split.train, "train");
-    if (!split.val.empty()) val_set = subset(plain, std::move(split.val), "validation");
+    train_set = example_subset(augmented, split.train, "train");
+    init_set = example_subset(plain, split.train, "train");
+    if (!split.val.empty()) val_set = example_subset(plain, std::move(split.val), "validation");
     std::cout << "data: " << train_set->description() << ", "
               << (val_set ? val_set->description() + c10::str(" (val_split seed ", config.val_seed, ")")
                           : std::string("no validation split: the best epoch is chosen on the test set"))
               << ", " << test_set->description() << "\n";
-    const auto shape = test_set->image_shape();
+    const auto shape = test_set->input_shape();
     TORCH_CHECK(shape == std::vector<int64_t>(config.sample_size.begin() + 1, config.sample_size.end()),
                 config.path, ": input_info.sample_size ", c10::IntArrayRef(config.sample_size),
-                " does not match the dataset's images ", c10::IntArrayRef(shape));
+                " does not match the dataset's inputs ", c10::IntArrayRef(shape));
   }
 
   uint64_t seed() const { return o.seed ? *o.seed : config.seed.value_or(0); }
 
-  Loader loader(const Dataset& d, bool shuffle) const {
+  Loader loader(const ExampleSet& d, bool shuffle) const {
     const int64_t batch = !shuffle && config.batch_size_val > 0 ? config.batch_size_val : config.batch_size;
     return Loader(d, batch, shuffle, seed());
   }
@@ -147,20 +134,19 @@ struct Run {
 
   Accuracy evaluate_both(const Forward& forward, const std::string& label) {
     Accuracy a;
-    if (val_set) a.val = evaluate(forward, loader(*val_set, false), label + " val").accuracy;
-    a.test = evaluate(forward, loader(*test_set, false), label + " test").accuracy;
+    if (val_set) a.val = evaluate(forward, loader(*val_set, false), task, label + " val").accuracy;
+    a.test = evaluate(forward, loader(*test_set, false), task, label + " test").accuracy;
     return a;
   }
 
   double evaluate_net(const std::string& label) {
-    net->eval();
-    return evaluate([&](const torch::Tensor& x) { return net->forward(x); }, loader(*test_set, false), label)
-        .accuracy;
+    net.module->eval();
+    return evaluate(net.forward, loader(*test_set, false), task, label).accuracy;
   }
 
   Accuracy evaluate_net_both(const std::string& label) {
-    net->eval();
-    return evaluate_both([&](const torch::Tensor& x) { return net->forward(x); }, label);
+    net.module->eval();
+    return evaluate_both(net.forward, label);
   }
 
   // The FP32 baseline: --pretrained weights, a baseline this log folder already trained, or a new one.
@@ -168,17 +154,18 @@ struct Run {
     const std::string best = log_dir + "/fp32_best.pt";
     const auto& wants = config.nncf.root()["pretrained"];
     if (o.pretrained.empty() && wants.exists() && wants.as_bool()) {
-      std::cout << "warning: " << config.path << " asks for pretrained weights; this sample has no weight zoo, "
+      std::cout << "warning: " << config.path
+                << " asks for pretrained weights; this sample has no weight zoo, "
                 << "pass --pretrained WEIGHTS (an FP32 checkpoint)\n";
     }
     if (!o.pretrained.empty()) {
-      load_weights(*net, o.pretrained);
+      load_weights(*net.module, o.pretrained);
       std::cout << "FP32 weights from " << o.pretrained << "\n";
     } else if (fs::exists(best)) {
-      load_weights(*net, best);
+      load_weights(*net.module, best);
       std::cout << "FP32 weights from " << best << " (trained earlier in this log folder)\n";
     } else if (config.fp32_epochs > 0) {
-      auto optimizer = make_optimizer(config.fp32_optimizer, net->parameters());
+      auto optimizer = make_optimizer(config.fp32_optimizer, net.module->parameters());
       LrSchedule schedule(config.fp32_optimizer, config.fp32_epochs);
       Loader train = loader(*train_set, true);
       double best_acc = -1;
@@ -189,20 +176,19 @@ struct Run {
         set_learning_rate(*optimizer, lr);
         train.set_epoch(epoch);
         const std::string order = train.order_hash(o.batches_per_epoch);
-        net->train();
+        net.module->train();
         steps.begin_epoch("fp32", epoch);
-        const EpochResult r =
-            train_epoch([&](const torch::Tensor& x) { return net->forward(x); }, *optimizer, train, nullptr,
-                        c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs), o.batches_per_epoch,
-                        steps.observer());
+        const EpochResult r = train_epoch(net.forward, *optimizer, train, task, nullptr,
+                                          c10::str("fp32 epoch ", epoch + 1, "/", config.fp32_epochs),
+                                          o.batches_per_epoch, steps.observer());
         const Accuracy acc = evaluate_net_both("fp32");
         schedule.observe(acc.select());
-        save_weights(*net, log_dir + "/fp32_last.pt");
+        save_weights(*net.module, log_dir + "/fp32_last.pt");
         // The best epoch by validation accuracy; the test accuracy is only reported.
         if (acc.select() > best_acc) {
           best_acc = acc.select();
           best_epoch = epoch + 1;
-          save_weights(*net, best);
+          save_weights(*net.module, best);
         }
         log.add({{"phase", std::string("fp32")},
                  {"epoch", static_cast<double>(epoch + 1)},
@@ -217,7 +203,7 @@ struct Run {
                  {"data_order", order},
                  {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}});
       }
-      load_weights(*net, best);
+      load_weights(*net.module, best);
       summary.fp32_epoch = best_epoch;
       std::cout << "FP32: epoch " << best_epoch << " selected (best " << selection_name() << " accuracy)\n";
     } else {
@@ -233,7 +219,7 @@ struct Run {
   std::string selection_name() const { return val_set ? "validation" : "test"; }
 
   nncf::InitData init_data() const {
-    const Dataset* d = init_set.get();
+    const ExampleSet* d = init_set.get();
     const int64_t batch = config.batch_size;
     const uint64_t s = seed();
     return nncf::InitData([d, batch, s](const nncf::InitData::Visitor& visit) {
@@ -268,7 +254,7 @@ struct Run {
   double evaluate_compressed(nncf::CompressionResult& r, const std::string& label) {
     r.model->eval();
     return evaluate([&](const torch::Tensor& x) { return r.model->forward(x); }, loader(*test_set, false),
-                    label)
+                    task, label)
         .accuracy;
   }
 
@@ -287,7 +273,7 @@ struct Run {
     if (!o.resume.empty()) {
       ckpt = nncf::Checkpoint::load(o.resume);
       const auto user = nlohmann::json::parse(ckpt->user_data().empty() ? "{}" : ckpt->user_data());
-      TORCH_CHECK(user.contains("epochs_done"), o.resume, " was not written by the classification sample");
+      TORCH_CHECK(user.contains("epochs_done"), o.resume, " was not written by the ", task.name(), " sample");
       start_epoch = user["epochs_done"].get<int64_t>();
       best.select = user["best_accuracy"].get<double>();
       best.test = user.value("best_test_accuracy", best.select);
@@ -310,8 +296,9 @@ struct Run {
       return;
     }
     std::vector<at::Tensor> example = {torch::zeros(config.sample_size)};
-    nncf::CompressionResult r = ckpt ? nncf::create_compressed_model(net, config.nncf, *ckpt, example)
-                                     : nncf::create_compressed_model(net, config.nncf, example);
+    nncf::CompressionResult r =
+        ckpt ? nncf::create_compressed_model(net.capture(example), config.nncf, *ckpt, example)
+             : nncf::create_compressed_model(net.capture(example), config.nncf, example);
     auto optimizer = make_optimizer(config.optimizer, r.model->parameters());
     // A fresh and a resumed run hand the controller the same data: a fresh one initializes on it,
     // a resumed one re-runs nothing and keeps it for what is still ahead (a staged quantization
@@ -339,7 +326,7 @@ struct Run {
       r.model->train();
       steps.begin_epoch("compression", epoch);
       const EpochResult t =
-          train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train,
+          train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train, task,
                       r.ctrl.get(), c10::str("compression epoch ", epoch + 1, "/", config.epochs),
                       o.batches_per_epoch, steps.observer());
       const Accuracy acc = evaluate_compressed_both(r, "compressed");
@@ -371,8 +358,8 @@ struct Run {
       std::cout << "epoch " << epoch + 1 << ": accuracy " << acc.test << "% test, " << acc.val
                 << "% validation (" << stage_name(stage) << ")";
       if (best.epoch >= 0)
-        std::cout << (o.fp32_control ? ", best: epoch " : ", best fully compressed: epoch ") << best.epoch << " (" << best.select << "% "
-                  << selection_name() << ", " << best.test << "% test)";
+        std::cout << (o.fp32_control ? ", best: epoch " : ", best fully compressed: epoch ") << best.epoch
+                  << " (" << best.select << "% " << selection_name() << ", " << best.test << "% test)";
       std::cout << "\n";
     }
     plot(log);
@@ -404,17 +391,18 @@ struct Run {
                                                            : summary.compression;
     plot_training_curves(log.csv_path(), {"train_loss", "train_acc", "val_acc", "test_acc"},
                          log_dir + "/curves.png",
-                         c10::str(config.model.name, " ", what, " on ", config.dataset),
+                         c10::str(config.model_name, " ", what, " on ", config.dataset),
                          log_dir + "/steps.csv");  // StepLog's rows: the per-step train curves
   }
 
   // An FP32 config: the baseline is exported through an empty compression.
   void finish_fp32() {
-    nncf::Config empty = nncf::Config::from_string(
-        nlohmann::json({{"input_info", {{"sample_size", config.sample_size}}}, {"compression", nlohmann::json::array()}})
-            .dump());
-    nncf::CompressionResult r =
-        nncf::create_compressed_model(net, empty, std::vector<at::Tensor>{torch::zeros(config.sample_size)});
+    nncf::Config empty =
+        nncf::Config::from_string(nlohmann::json({{"input_info", {{"sample_size", config.sample_size}}},
+                                                  {"compression", nlohmann::json::array()}})
+                                      .dump());
+    const std::vector<at::Tensor> example = {torch::zeros(config.sample_size)};
+    nncf::CompressionResult r = nncf::create_compressed_model(net.capture(example), empty, example);
     export_and_check(*r.ctrl);
   }
 
@@ -429,7 +417,7 @@ struct Run {
               << "x)\n";
     if (!o.onnx_eval) return;
     std::string why_not;
-    summary.onnx_accuracy = onnxruntime_accuracy(summary.onnx_path, *test_set, why_not);
+    summary.onnx_accuracy = onnxruntime_metric(summary.onnx_path, *test_set, task, why_not);
     if (summary.onnx_accuracy < 0) {
       std::cout << "warning: the export's accuracy is not measured: " << why_not << "\n";
     } else {
@@ -442,57 +430,65 @@ struct Run {
     TORCH_CHECK(!o.resume.empty() || !o.pretrained.empty(), "--mode ", o.mode,
                 " needs --resume CHECKPOINT (compressed) or --pretrained WEIGHTS (FP32)");
     if (o.resume.empty()) {
-      load_weights(*net, o.pretrained);
+      load_weights(*net.module, o.pretrained);
       summary.fp32_accuracy = evaluate_net("fp32 test");
       std::cout << "FP32 accuracy: " << summary.fp32_accuracy << "%\n";
       if (o.mode == "export") finish_fp32();
       return;
     }
     const nncf::Checkpoint ckpt = nncf::Checkpoint::load(o.resume);
+    const std::vector<at::Tensor> example = {torch::zeros(config.sample_size)};
     nncf::CompressionResult r =
-        nncf::create_compressed_model(net, config.nncf, ckpt, std::vector<at::Tensor>{torch::zeros(config.sample_size)});
+        nncf::create_compressed_model(net.capture(example), config.nncf, ckpt, example);
     summary.compressed_accuracy = evaluate_compressed(r, "compressed test");
     summary.compression_rate = nncf::compression_rate(r.ctrl->statistics(), r.model);
     std::cout << r.ctrl->statistics().to_string() << "accuracy: " << summary.compressed_accuracy << "%\n";
     if (o.mode == "export") export_and_check(*r.ctrl);
   }
 
+  // The config's model_params, with the width (1 unless given) always present.
+  nlohmann::json model_params() const {
+    const nlohmann::json j = nlohmann::json::parse(config.text, nullptr, true, /*ignore_comments=*/true);
+    nlohmann::json params = j.value("model_params", nlohmann::json::object());
+    if (!params.contains("width")) params["width"] = summary.model_width;
+    return params;
+  }
+
   void write_summary() const {
-    nlohmann::json j = {
-        {"model", summary.model},
-        {"dataset", summary.dataset},
-        {"config", o.config},
-        {"compression", summary.compression},
-        {"fp32_control", summary.fp32_control},
-        {"epochs", config.epochs},
-        {"finetune_key", summary.finetune_key},
-        {"selection", selection_name()},
-        {"val_samples", val_set ? val_set->size() : 0},
-        {"fp32_accuracy", summary.fp32_accuracy},
-        {"fp32_val_accuracy", json_number(summary.fp32_val_accuracy)},
-        {"fp32_epoch", summary.fp32_epoch},
-        {"compressed_accuracy", summary.compressed_accuracy},
-        {"compressed_val_accuracy", json_number(summary.compressed_val_accuracy)},
-        {"compressed_epoch", summary.compressed_epoch},
-        {"compression_rate", summary.compression_rate},
-        {"file_compression_rate", summary.file_compression_rate},
-        {"model_params", {{"width", config.model.width}, {"small_input", config.model.small_input}}},
-        {"onnx_accuracy", summary.onnx_accuracy},
-        {"onnx_path", summary.onnx_path}};
-    nncf::runtime::write_file_atomically(log_dir + "/summary.json", j.dump(2) + "\n", "classification");
+    nlohmann::json j = {{"model", summary.model},
+                        {"dataset", summary.dataset},
+                        {"config", o.config},
+                        {"compression", summary.compression},
+                        {"fp32_control", summary.fp32_control},
+                        {"epochs", config.epochs},
+                        {"finetune_key", summary.finetune_key},
+                        {"selection", selection_name()},
+                        {"val_samples", val_set ? val_set->size() : 0},
+                        {"fp32_accuracy", summary.fp32_accuracy},
+                        {"fp32_val_accuracy", json_number(summary.fp32_val_accuracy)},
+                        {"fp32_epoch", summary.fp32_epoch},
+                        {"compressed_accuracy", summary.compressed_accuracy},
+                        {"compressed_val_accuracy", json_number(summary.compressed_val_accuracy)},
+                        {"compressed_epoch", summary.compressed_epoch},
+                        {"compression_rate", summary.compression_rate},
+                        {"file_compression_rate", summary.file_compression_rate},
+                        {"model_params", model_params()},
+                        {"onnx_accuracy", summary.onnx_accuracy},
+                        {"onnx_path", summary.onnx_path}};
+    nncf::runtime::write_file_atomically(log_dir + "/summary.json", j.dump(2) + "\n", task.name());
   }
 };
 
 }  // namespace
 
-RunSummary run(const RunOptions& options) {
-  TORCH_CHECK(options.mode == "train" || options.mode == "test" || options.mode == "export", "--mode: unknown '",
-              options.mode, "' (train, test or export)");
+RunSummary run(const RunOptions& options, const Task& task) {
+  TORCH_CHECK(options.mode == "train" || options.mode == "test" || options.mode == "export",
+              "--mode: unknown '", options.mode, "' (train, test or export)");
   torch::set_num_threads(options.threads);
-  Run r(options);
+  Run r(options, task);
   torch::manual_seed(r.seed());
   r.open_data();
-  r.net = make_model(r.config.model);
+  r.net = task.make_model(r.config);
   if (options.mode == "train") {
     r.train();
   } else {

@@ -1,7 +1,7 @@
 // The bytes an ONNX file stores for its conv/linear weights, on models written here field by field
 // in protobuf's wire format.
 
-#include "onnx_weights.h"
+#include "common/onnx_weights.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "common/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
-#include "csv_table.h"
+#include "common/csv_table.h"
 
 namespace fs = std::filesystem;
 

@@ -1,0 +1,44 @@
+#pragma once
+
+// The samples' training and evaluation loops, and the evaluation of an ONNX export in ONNX Runtime.
+
+#include <torch/optim/optimizer.h>
+
+#include <string>
+
+#include "common/data.h"
+#include "common/report.h"
+#include "common/task.h"
+
+namespace nncf {
+class CompressionController;
+}
+
+namespace nncf_sample {
+
+struct EpochResult {
+  double loss = 0;
+  double accuracy = 0;  ///< the task's metric, percent
+};
+
+/// The task's metric and mean loss of `forward` (in eval mode: the caller's job) on every batch of
+/// `loader`, without gradients, with a progress bar.
+EpochResult evaluate(const Forward& forward, const Loader& loader, const Task& task,
+                     const std::string& label);
+
+/// One epoch of training: the task's loss plus the compression loss of `ctrl` (if any), whose
+/// scheduler steps before each batch. `max_batches` > 0 stops early. `on_batch` (if set) sees each
+/// batch's loss and metric, the metric as a count of hits among the batch's examples (e.g.
+/// StepLog::observer()).
+EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimizer, const Loader& loader,
+                        const Task& task, nncf::CompressionController* ctrl, const std::string& label,
+                        int64_t max_batches, const BatchObserver& on_batch = nullptr);
+
+/// The task's metric (percent) of the ONNX model at `onnx` on `dataset` (no augmentation) in ONNX
+/// Runtime, through Node.js and samples/common/ort_eval.js, which returns the model's first output;
+/// `why_not` is set and -1 returned when Node.js or onnxruntime-node is not installed. Throws when
+/// ONNX Runtime fails on the model.
+double onnxruntime_metric(const std::string& onnx, const ExampleSet& dataset, const Task& task,
+                          std::string& why_not);
+
+}  // namespace nncf_sample
