@@ -16,6 +16,9 @@
 // channel count (rounded, at least 8; MobileNetV2's last 1280 too, unlike torchvision's rounding
 // to multiples of 8): 0.25 gives a quick ResNet-18-style model for 2-core machines.
 //
+// The architectures are the shared backbones of samples/common/models; this file holds the
+// sample's width rule and choices (out-of-place ops, torchvision's initialization).
+//
 // The forwards use tensor ops only (no data-dependent control flow), so nncf::capture and
 // nncf::create_compressed_model take a Classifier holder as it is.
 
