@@ -39,33 +39,40 @@ TrainValSplit train_val_split(int64_t size, int64_t val_size, uint64_t seed) {
   return split;
 }
 
+SubsetIndices::SubsetIndices(std::vector<int64_t> indices, int64_t base_size,
+                             const std::string& base_description)
+    : indices_(std::move(indices)) {
+  for (int64_t i : indices_)
+    if (i < 0 || i >= base_size)
+      throw std::runtime_error("subset of " + base_description + ": index " + std::to_string(i) +
+                               " out of range");
+}
+
+int64_t SubsetIndices::operator()(int64_t i) const {
+  if (i < 0 || i >= size())
+    throw std::runtime_error("sample index " + std::to_string(i) + " out of range [0, " +
+                             std::to_string(size()) + ")");
+  return indices_[static_cast<size_t>(i)];
+}
+
 namespace {
 
 class Subset : public ExampleSet {
  public:
   Subset(std::shared_ptr<const ExampleSet> base, std::vector<int64_t> indices, std::string what)
-      : base_(std::move(base)), indices_(std::move(indices)), what_(std::move(what)) {
-    for (int64_t i : indices_)
-      if (i < 0 || i >= base_->size())
-        throw std::runtime_error("subset of " + base_->description() + ": index " + std::to_string(i) +
-                                 " out of range");
-  }
-  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
-  Example example(int64_t i, at::Generator& gen) const override { return base_->example(at(i), gen); }
+      : base_(std::move(base)),
+        at_(std::move(indices), base_->size(), base_->description()),
+        what_(std::move(what)) {}
+  int64_t size() const override { return at_.size(); }
+  Example example(int64_t i, at::Generator& gen) const override { return base_->example(at_(i), gen); }
   std::vector<int64_t> input_shape() const override { return base_->input_shape(); }
   std::string description() const override {
     return what_ + " (" + std::to_string(size()) + " of " + base_->description() + ")";
   }
 
  private:
-  int64_t at(int64_t i) const {
-    if (i < 0 || i >= size())
-      throw std::runtime_error("sample index " + std::to_string(i) + " out of range [0, " +
-                               std::to_string(size()) + ")");
-    return indices_[static_cast<size_t>(i)];
-  }
   std::shared_ptr<const ExampleSet> base_;
-  std::vector<int64_t> indices_;
+  SubsetIndices at_;
   std::string what_;
 };
 

@@ -43,6 +43,19 @@ struct TrainValSplit {
 };
 TrainValSplit train_val_split(int64_t size, int64_t val_size, uint64_t seed);
 
+/// The index map of a subset of a dataset of `base_size` samples: example i of the subset is
+/// sample indices[i] of the base. Throws std::runtime_error, naming `base_description`, for an
+/// index out of range (at construction or lookup).
+class SubsetIndices {
+ public:
+  SubsetIndices(std::vector<int64_t> indices, int64_t base_size, const std::string& base_description);
+  int64_t size() const { return static_cast<int64_t>(indices_.size()); }
+  int64_t operator()(int64_t i) const;
+
+ private:
+  std::vector<int64_t> indices_;
+};
+
 /// The examples `indices` of `base`, in that order: example i of the subset is example indices[i]
 /// of `base` (augmented, if `base` augments, from the subset's generator). `what` names the subset
 /// in description(), e.g. "validation". Throws std::runtime_error for an index out of range.

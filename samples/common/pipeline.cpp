@@ -14,6 +14,7 @@
 #include "common/finetune_key.h"
 #include "common/onnx_weights.h"
 #include "common/report.h"
+#include "common/summary.h"
 #include "common/training.h"
 #include "common/weights_io.h"
 #include "nncf/algorithms/algorithm.h"
@@ -26,11 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// NaN (not measured) as JSON null.
-nlohmann::json json_number(double v) {
-  return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
-}
 
 std::string stage_name(nncf::CompressionStage s) {
   switch (s) {
@@ -445,38 +441,6 @@ struct Run {
     std::cout << r.ctrl->statistics().to_string() << "accuracy: " << summary.compressed_accuracy << "%\n";
     if (o.mode == "export") export_and_check(*r.ctrl);
   }
-
-  // The config's model_params, with the width (1 unless given) always present.
-  nlohmann::json model_params() const {
-    const nlohmann::json j = nlohmann::json::parse(config.text, nullptr, true, /*ignore_comments=*/true);
-    nlohmann::json params = j.value("model_params", nlohmann::json::object());
-    if (!params.contains("width")) params["width"] = summary.model_width;
-    return params;
-  }
-
-  void write_summary() const {
-    nlohmann::json j = {{"model", summary.model},
-                        {"dataset", summary.dataset},
-                        {"config", o.config},
-                        {"compression", summary.compression},
-                        {"fp32_control", summary.fp32_control},
-                        {"epochs", config.epochs},
-                        {"finetune_key", summary.finetune_key},
-                        {"selection", selection_name()},
-                        {"val_samples", val_set ? val_set->size() : 0},
-                        {"fp32_accuracy", summary.fp32_accuracy},
-                        {"fp32_val_accuracy", json_number(summary.fp32_val_accuracy)},
-                        {"fp32_epoch", summary.fp32_epoch},
-                        {"compressed_accuracy", summary.compressed_accuracy},
-                        {"compressed_val_accuracy", json_number(summary.compressed_val_accuracy)},
-                        {"compressed_epoch", summary.compressed_epoch},
-                        {"compression_rate", summary.compression_rate},
-                        {"file_compression_rate", summary.file_compression_rate},
-                        {"model_params", model_params()},
-                        {"onnx_accuracy", summary.onnx_accuracy},
-                        {"onnx_path", summary.onnx_path}};
-    nncf::runtime::write_file_atomically(log_dir + "/summary.json", j.dump(2) + "\n", task.name());
-  }
 };
 
 }  // namespace
@@ -494,7 +458,11 @@ RunSummary run(const RunOptions& options, const Task& task) {
   } else {
     r.checkpoint_mode();
   }
-  r.write_summary();
+  r.summary.config = options.config;
+  r.summary.epochs = r.config.epochs;
+  r.summary.selection = r.selection_name();
+  r.summary.val_samples = r.val_set ? r.val_set->size() : 0;
+  write_summary(r.summary, r.log_dir + "/summary.json", r.config.text, task.name());
   return r.summary;
 }
 

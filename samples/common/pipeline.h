@@ -83,6 +83,10 @@ struct RunSummary {
   double model_width = 1;     ///< model_params.width: 0.25 is a quarter of the channels of every layer
   double onnx_accuracy = -1;  ///< the export in ONNX Runtime; -1 when not measured
   std::string onnx_path;
+  std::string config;     ///< the config file
+  int64_t epochs = 0;     ///< compression fine-tuning epochs
+  std::string selection;  ///< what selected the epochs: "validation", or "test" with no validation split
+  int64_t val_samples = 0;
 };
 
 /// Runs `task`'s sample; throws (std::runtime_error, c10::Error) with a message naming what is wrong.

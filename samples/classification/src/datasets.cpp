@@ -392,15 +392,12 @@ namespace {
 class SubsetDataset : public Dataset {
  public:
   SubsetDataset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices, std::string what)
-      : base_(std::move(base)), indices_(std::move(indices)), what_(std::move(what)) {
-    for (int64_t i : indices_)
-      if (i < 0 || i >= base_->size())
-        throw std::runtime_error("subset of " + base_->description() + ": index " + std::to_string(i) +
-                                 " out of range");
-  }
-  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
-  torch::Tensor image(int64_t i, at::Generator& gen) const override { return base_->image(at(i), gen); }
-  int64_t label(int64_t i) const override { return base_->label(at(i)); }
+      : base_(std::move(base)),
+        at_(std::move(indices), base_->size(), base_->description()),
+        what_(std::move(what)) {}
+  int64_t size() const override { return at_.size(); }
+  torch::Tensor image(int64_t i, at::Generator& gen) const override { return base_->image(at_(i), gen); }
+  int64_t label(int64_t i) const override { return base_->label(at_(i)); }
   int64_t num_classes() const override { return base_->num_classes(); }
   std::vector<int64_t> image_shape() const override { return base_->image_shape(); }
   std::string description() const override {
@@ -408,14 +405,8 @@ class SubsetDataset : public Dataset {
   }
 
  private:
-  int64_t at(int64_t i) const {
-    if (i < 0 || i >= size())
-      throw std::runtime_error("sample index " + std::to_string(i) + " out of range [0, " +
-                               std::to_string(size()) + ")");
-    return indices_[static_cast<size_t>(i)];
-  }
   std::shared_ptr<const Dataset> base_;
-  std::vector<int64_t> indices_;
+  SubsetIndices at_;
   std::string what_;
 };
 
