@@ -27,6 +27,15 @@ namespace nncf::testing {
 
 namespace models = nncf_sample::models;
 
+// TORCH_MODULE(Name) for a backbone built from the tests' NameOptions: a default-constructed
+// holder builds the model from the tests' defaults rather than from the backbone's.
+#define NNCF_TEST_MODULE(Name)                                       \
+  class Name : public torch::nn::ModuleHolder<Name##Impl> {          \
+   public:                                                           \
+    using torch::nn::ModuleHolder<Name##Impl>::ModuleHolder;         \
+    Name() : torch::nn::ModuleHolder<Name##Impl>(Name##Options()) {} \
+  }
+
 // ---- SmallCNN --------------------------------------------------------------------------------
 
 struct SmallCNNOptions {
@@ -50,7 +59,7 @@ struct SmallCNNOptions {
 /// conv-bn-relu, max-pool, conv-bn-relu, adaptive avg-pool, flatten, dropout, linear.
 /// Any spatial size >= 2 (e.g. 1x28x28 or 3x32x32).
 using SmallCNNImpl = models::SmallCNNImpl;
-using SmallCNN = models::SmallCNN;
+NNCF_TEST_MODULE(SmallCNN);
 
 // ---- ResNet18 ----------------------------------------------------------------------------------
 
@@ -77,7 +86,7 @@ struct ResNet18Options {
 /// ResNet-18 with torchvision's module names: conv1, bn1, layer1..layer4 (Sequential of
 /// BasicBlocks, in-place relu and add as torchvision has them), fc.
 using ResNet18Impl = models::ResNetImpl;
-using ResNet18 = models::ResNet;
+NNCF_TEST_MODULE(ResNet18);
 
 // ---- MobileNetV2 -------------------------------------------------------------------------------
 
@@ -113,7 +122,7 @@ struct MobileNetV2Options {
 /// MobileNetV2 with torchvision's names: features (stem, inverted residuals, 1x1 conv),
 /// adaptive avg-pool, flatten, classifier (dropout, linear).
 using MobileNetV2Impl = models::MobileNetV2Impl;
-using MobileNetV2 = models::MobileNetV2;
+NNCF_TEST_MODULE(MobileNetV2);
 
 // ---- TwoInputNet -------------------------------------------------------------------------------
 
@@ -160,5 +169,7 @@ class TwoInputNetImpl : public torch::nn::Cloneable<TwoInputNetImpl> {
   torch::nn::Linear embed{nullptr}, fc{nullptr}, aux{nullptr};
 };
 TORCH_MODULE(TwoInputNet);
+
+#undef NNCF_TEST_MODULE
 
 }  // namespace nncf::testing
