@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "common/weights_io.h"  // save_weights, load_weights of these models
+
 namespace nncf_sample {
 
 struct ModelOptions {
@@ -55,16 +57,5 @@ std::vector<std::string> model_names();
 /// default otherwise. Throws std::runtime_error for an unknown name (listing the known ones),
 /// num_classes or in_channels < 1, or width <= 0.
 Classifier make_model(const ModelOptions& options);
-
-/// Saves every parameter and buffer of `model` to `path` in torch::save's layout, atomically
-/// (temporary file in the same folder, fsync, rename): on failure an existing `path` is left as it
-/// was. Throws std::runtime_error naming the file.
-void save_weights(torch::nn::Module& model, const std::string& path);
-
-/// Loads an FP32 checkpoint written by save_weights (or by torch::save of the same module) into
-/// `model`, in place (the model's tensors are kept, so a CompressedModel sharing them sees the
-/// new values) and all or nothing. Throws std::runtime_error naming the file and the missing,
-/// unexpected or mis-shaped tensors, or for a missing, truncated or corrupt file.
-void load_weights(torch::nn::Module& model, const std::string& path);
 
 }  // namespace nncf_sample
