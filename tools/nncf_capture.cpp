@@ -4,7 +4,7 @@
 // the two train identically, then compress it per an NNCF config and fine-tune the compressed model.
 //
 //   nncf-capture model.pt --input 1,3,224,224 [--input ...] [--ir out.ir] [--dot out.dot]
-//                [--summary] [--train-steps N] [--compress CONFIG.json [--compress-steps N]]
+//                [--summary] [--scopes] [--train-steps N] [--compress CONFIG.json [--compress-steps N]]
 //                [--fashion-mnist DIR]
 
 #include <torch/csrc/jit/serialization/import.h>
@@ -19,12 +19,14 @@
 #include "nncf/api/compression.h"
 #include "nncf/capture/capture.h"
 #include "nncf/ir/printer.h"
+#include "nncf/passes/nncf_names.h"
 #include "nncf/runtime/compressed_model.h"
 
 namespace {
 
 const char* kUsage =
     "usage: nncf-capture MODEL.pt --input D0,D1,... [--input ...] [--ir FILE] [--dot FILE] [--summary]\n"
+    "                    [--scopes]\n"
     "                    [--train-steps N] [--compress CONFIG.json [--compress-steps N]] [--fashion-mnist "
     "DIR]\n"
     "Captures a TorchScript model (traced or scripted) into the nncf-cpp IR and prints it.\n"
@@ -32,6 +34,8 @@ const char* kUsage =
     "  --ir FILE            write the IR text to FILE instead of standard output\n"
     "  --dot FILE           write a Graphviz DOT graph to FILE\n"
     "  --summary            print op counts by metatype instead of the IR\n"
+    "  --scopes             list every op with both of its names, nncf-cpp's and NNCF's, instead of the\n"
+    "                       IR: what ignored_scopes, target_scopes and quantizer ids may name\n"
     "  --train-steps N      then train original and captured model N SGD steps on Fashion-MNIST\n"
     "                       (the model must take 1x28x28 or 3x28x28 inputs and give 10 logits)\n"
     "  --compress FILE      then compress the model per an NNCF JSON config, initialize it on training\n"
@@ -188,11 +192,26 @@ void train_side_by_side(torch::jit::Module& original, nncf::runtime::CompressedM
   }
 }
 
+// One line per data input and per op: the op, nncf-cpp's scope, NNCF's name (`-` where NNCF
+// traces nothing), in graph order.
+void print_scopes(const nncf::ir::Graph& graph) {
+  std::printf("%-24s %-40s %s\n", "op", "scope", "NNCF name");
+  size_t data = 0;
+  for (const nncf::ir::Value* in : graph.inputs()) {
+    if (in->role() != nncf::ir::InputRole::Data) continue;
+    std::printf("%-24s %-40s %s\n", "input", in->name().c_str(), nncf::passes::nncf_input_name(data++).c_str());
+  }
+  for (const nncf::ir::Node* n : graph.nodes()) {
+    std::printf("%-24s %-40s %s\n", n->op().c_str(), n->scope().c_str(),
+                n->nncf_name().empty() ? "-" : n->nncf_name().c_str());
+  }
+}
+
 int run(int argc, char** argv) {
   std::string model_path, ir_path, dot_path, mnist_dir, config_path;
   int compress_steps = 200;
   std::vector<torch::Tensor> examples;
-  bool summary = false;
+  bool summary = false, scopes = false;
   int steps = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -208,6 +227,8 @@ int run(int argc, char** argv) {
       dot_path = value();
     } else if (a == "--summary") {
       summary = true;
+    } else if (a == "--scopes") {
+      scopes = true;
     } else if (a == "--train-steps") {
       const std::string v = value();
       char* end = nullptr;
@@ -241,7 +262,9 @@ int run(int argc, char** argv) {
   const std::string text = nncf::ir::to_text(cap.graph);
   if (!dot_path.empty()) std::ofstream(dot_path) << nncf::ir::to_dot(cap.graph);
   if (!ir_path.empty()) std::ofstream(ir_path) << text;
-  if (summary) {
+  if (scopes) {
+    print_scopes(cap.graph);
+  } else if (summary) {
     std::map<std::string, int> counts;
     for (const nncf::ir::Node* n : cap.graph.nodes()) counts[nncf::ir::to_string(n->metatype())]++;
     std::cout << model_path << ": " << cap.graph.num_nodes() << " nodes, " << cap.tensors.size()

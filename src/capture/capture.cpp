@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "nncf/ir/printer.h"
+#include "nncf/passes/nncf_names.h"
 #include "nncf/passes/pipeline.h"
 
 namespace nncf::capture {
@@ -147,6 +148,7 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
   Captured result{detail::convert(*a.graph, examples.size(), model.parameters.size(), constants, inplace, modes), {}};
   for (size_t i = 0; i < examples.size(); ++i) result.graph.inputs()[i]->set_shape(shapes[i]);
   passes::canonicalize_captured(result.graph);
+  passes::assign_nncf_names(result.graph, model.module_classes);
   ir::verify(result.graph);
   for (const auto& group : {model.parameters, model.buffers, constants}) {
     for (const auto& [name, t] : group) result.tensors.emplace(name, t);
@@ -154,8 +156,19 @@ Captured capture_impl(const ModelAccess& model, const Forward& forward, const st
   return result;
 }
 
-}  // namespace
+// The class name NNCF would print for a C++-frontend module: the type's name without namespaces
+// and without the `Impl` of a module holder's implementation (`torch::nn::Conv2dImpl` ->
+// `Conv2d`, `nncf_sample::models::BasicBlockImpl` -> `BasicBlock`).
+std::string cpp_class_name(std::string name) {
+  if (const size_t lt = name.find('<'); lt != std::string::npos) name.erase(lt);  // templates
+  if (const size_t colon = name.rfind("::"); colon != std::string::npos) name.erase(0, colon + 2);
+  constexpr std::string_view kImpl = "Impl";
+  if (name.size() > kImpl.size() && name.compare(name.size() - kImpl.size(), kImpl.size(), kImpl) == 0)
+    name.erase(name.size() - kImpl.size());
+  return name;
+}
 
+}  // namespace
 
 Captured capture(torch::nn::Module& module, const Forward& forward, const std::vector<torch::Tensor>& example_inputs,
                  const CaptureOptions& options) {
@@ -164,6 +177,7 @@ Captured capture(torch::nn::Module& module, const Forward& forward, const std::v
   for (const auto& b : module.named_buffers()) model.buffers.emplace_back(b.key(), b.value());
   model.training = module.is_training();
   model.set_training = [&module](bool t) { module.train(t); };
+  for (const auto& m : module.named_modules()) model.module_classes[m.key()] = cpp_class_name(m.value()->name());
   return capture_impl(model, forward, example_inputs, options);
 }
 
@@ -174,6 +188,11 @@ Captured capture_torchscript(torch::jit::Module& module, const std::vector<torch
   for (const auto& b : module.named_buffers()) model.buffers.emplace_back(b.name, b.value);
   model.training = module.is_training();
   model.set_training = [&module](bool t) { module.train(t); };
+  for (const auto& m : module.named_modules()) {
+    // `__torch__.torchvision.models.resnet.___torch_mangle_3.BasicBlock` -> `BasicBlock`.
+    model.module_classes[m.name] = m.value.type()->name() ? m.value.type()->name()->name() : "Module";
+    model.module_objects[m.value._ivalue().get()] = m.name;
+  }
   Forward forward = [&module](const std::vector<c10::IValue>& in) { return module.forward(in); };
   // The graph executor's optimizations (constant pooling compares tensors with aten::equal) would
   // run inside the trace and read as the model's own ops; the plain interpreter runs the graph as

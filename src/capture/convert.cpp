@@ -1,6 +1,8 @@
 // torch::jit::Graph -> ir::Graph. Constants are folded into node arguments; lists of constants
 // become constant lists; tensor constants become Buffer inputs so that the IR stays tensor-free.
 
+#include <cstring>
+#include <optional>
 #include <unordered_map>
 
 #include "internal.h"
@@ -56,6 +58,15 @@ c10::optional<ir::Constant> to_constant(const c10::IValue& v, const Node* user) 
   if (v.isTensor()) return c10::nullopt;
   TORCH_CHECK(false, "capture: ", describe(user), " takes a constant of type ", v.tagKind(),
               ", which the IR cannot hold");
+}
+
+// The module path trace_once recorded as the node's scope (Note [Module scopes] in trace.cpp), if
+// it recorded one.
+std::optional<std::string> module_of(const Node* n) {
+  const torch::jit::ScopePtr scope = const_cast<Node*>(n)->scope();  // a getter, not const in LibTorch
+  const std::string s = scope->isBlank() ? std::string() : scope->name().toUnqualString();
+  if (s.rfind(kModuleScopePrefix, 0) != 0) return std::nullopt;
+  return s.substr(std::strlen(kModuleScopePrefix));
 }
 
 // prim::ListConstruct of constants of one scalar kind folds into a constant list.
@@ -145,6 +156,7 @@ ir::Graph convert(const torch::jit::Graph& graph, size_t num_data_inputs, size_t
     for (const torch::jit::Value* out : n->outputs()) types.push_back(type_name(out->type()));
     ir::Node* node = g.create_node(op, std::move(args), types);
     node->set_inplace_hint(inplace.count(n) != 0);
+    node->set_module(module_of(n));
     if (auto mode = modes.find(n); mode != modes.end()) node->set_runs_in(mode->second);
     for (size_t k = 0; k < n->outputs().size(); ++k) values[n->outputs()[k]] = node->output(k);
   }

@@ -118,6 +118,7 @@ std::unordered_set<const Node*> remove_inplace_ops(const std::shared_ptr<Graph>&
     if (!twin || !safe_to_rewrite(g, n, *db)) continue;
     Node* f = g.create(*twin, n->inputs(), 1);
     f->insertBefore(n);
+    f->setScope(n->scope());  // the module the op ran in (Note [Module scopes] in trace.cpp)
     f->output()->setType(n->output()->type());
     n->output()->replaceAllUsesWith(f->output());
     n->destroy();

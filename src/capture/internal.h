@@ -6,6 +6,8 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <functional>
+#include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -25,7 +27,17 @@ struct ModelAccess {
   NamedTensors buffers;
   bool training = true;
   std::function<void(bool)> set_training;
+  /// Module path ("" = root, "layer1.0.conv1") -> class name as NNCF prints it ("ResNet",
+  /// "BasicBlock", "Conv2d"), for every module of the model.
+  std::map<std::string, std::string> module_classes;
+  /// TorchScript only: the module objects by identity -> their paths. Calls of their methods are
+  /// recorded as node scopes while tracing (Note [Module scopes] in trace.cpp).
+  std::unordered_map<const c10::ivalue::Object*, std::string> module_objects;
 };
+
+/// The prefix of the JIT scope names trace_once gives the nodes run inside a module's method; the
+/// rest of the name is the module's path.
+inline constexpr const char* kModuleScopePrefix = "nncf_module:";
 
 /// One run of `forward` under the tracer. Graph inputs: the data inputs (named `input_names`),
 /// then every parameter, then every buffer. `warnings` holds what the tracer warned about

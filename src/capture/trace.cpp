@@ -69,6 +69,43 @@ std::unique_ptr<at::ObserverContext> observe_op(const at::RecordFunction& fn) {
   return nullptr;
 }
 
+// Note [Module scopes]: NNCF names an op after the modules whose forward ran it
+// (passes/nncf_names.h). The LibTorch tracer records no module hierarchy, but the TorchScript
+// interpreter reports each function frame it enters -- with the graph optimizer off, every method
+// call of a submodule is a frame -- to RecordFunction observers of scope TORCHSCRIPT_FUNCTION,
+// with the frame's inputs; a method's first input is the module object. While such a frame runs,
+// the trace graph's current scope is `nncf_module:<path>`, so every node the tracer creates
+// inside it carries the innermost module's path. Frames of free functions (a scripted
+// `F.relu`) and of objects that are not modules of the model change nothing. C++ modules report
+// nothing: their ops get no recorded module, and the naming pass infers it.
+struct ModuleScopes {
+  const std::unordered_map<const c10::ivalue::Object*, std::string>* objects = nullptr;
+  std::vector<bool> pushed;  // per open frame: whether it pushed a scope
+};
+thread_local ModuleScopes* active_modules = nullptr;
+
+std::unique_ptr<at::ObserverContext> enter_frame(const at::RecordFunction& fn) {
+  if (active_modules == nullptr) return nullptr;
+  bool pushed = false;
+  const c10::ArrayRef<const c10::IValue> in = fn.inputs();
+  if (tracer::isTracing() && !in.empty() && in[0].isObject()) {
+    auto it = active_modules->objects->find(&in[0].toObjectRef());
+    if (it != active_modules->objects->end()) {
+      tracer::getTracingState()->graph->push_scope(kModuleScopePrefix + it->second);
+      pushed = true;
+    }
+  }
+  active_modules->pushed.push_back(pushed);
+  return nullptr;
+}
+
+void leave_frame(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) {
+  if (active_modules == nullptr || active_modules->pushed.empty()) return;
+  const bool pushed = active_modules->pushed.back();
+  active_modules->pushed.pop_back();
+  if (pushed && tracer::isTracing()) tracer::getTracingState()->graph->pop_scope();
+}
+
 // The graph value of what the forward returned: tensors, and tuples and lists of them, with None
 // allowed inside a tuple (a scripted GoogLeNet returns (logits, None, None) in eval mode). The
 // tracer's own TracingState::getOutput refuses None.
@@ -103,18 +140,29 @@ torch::jit::Value* add_tensor_input(torch::jit::Graph& g, const std::string& nam
 // Ends the tracing state however the forward leaves (an exception must not leave the thread in
 // tracing mode), and restores the warning hook.
 struct TracingScope {
-  explicit TracingScope(std::vector<std::string>* warnings)
+  TracingScope(std::vector<std::string>* warnings, const ModelAccess& model)
       : observer_(at::addThreadLocalCallback(
             at::RecordFunctionCallback(&observe_op).needsInputs(true).scopes({at::RecordScope::FUNCTION}))) {
     active_warnings = warnings;
     tracer::setWarn(&collect_warning);
+    if (!model.module_objects.empty()) {
+      modules_.objects = &model.module_objects;
+      active_modules = &modules_;
+      frames_ = at::addThreadLocalCallback(at::RecordFunctionCallback(&enter_frame, &leave_frame)
+                                               .needsInputs(true)
+                                               .scopes({at::RecordScope::TORCHSCRIPT_FUNCTION}));
+    }
   }
   ~TracingScope() {
     if (tracer::isTracing()) tracer::abandon();
     at::removeCallback(observer_);
+    if (active_modules != nullptr) at::removeCallback(frames_);
     active_warnings = nullptr;
+    active_modules = nullptr;
   }
   at::CallbackHandle observer_;
+  at::CallbackHandle frames_ = 0;
+  ModuleScopes modules_;
 };
 
 }  // namespace
@@ -122,7 +170,7 @@ struct TracingScope {
 Trace trace_once(const Forward& forward, const std::vector<at::Tensor>& inputs,
                  const std::vector<std::string>& input_names, const ModelAccess& model) {
   Trace result;
-  TracingScope scope(&result.warnings);
+  TracingScope scope(&result.warnings, model);
   // Gradient mode stays as the user runs the model for training: some models pick other ops when
   // it is off (PyTorch's attention takes a fused kernel without a backward).
 

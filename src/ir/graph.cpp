@@ -153,6 +153,8 @@ Graph Graph::clone() const {
     }
     Node* copy = g.create_node(n->qualified_op(), std::move(args), types, n->scope_, nullptr, names);
     copy->inplace_hint_ = n->inplace_hint_;
+    copy->nncf_name_ = n->nncf_name_;
+    copy->module_ = n->module_;
     copy->runs_in_ = n->runs_in_;
     for (size_t i = 0; i < n->outputs_.size(); ++i) map[n->outputs_[i]] = copy->outputs_[i];
   }

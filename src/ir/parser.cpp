@@ -388,18 +388,33 @@ class Parser {
     } else if (flag(to_string(RunsIn::Eval))) {
       runs_in = RunsIn::Eval;
     }
-    std::string scope;
+    // `# scope=S nncf=N`, either part optional.
+    std::string scope, nncf_name;
     skip_blanks();
     if (peek() == '#') {
-      constexpr std::string_view kTag = "# scope=";
-      if (text_.substr(pos_, kTag.size()) != kTag) fail("expected '# scope=' after a node");
-      for (size_t i = 0; i < kTag.size(); ++i) advance();
+      constexpr std::string_view kScope = "scope=", kNncf = "nncf=";
+      advance();
+      while (!at_end() && peek() == ' ') advance();
       size_t s = pos_;
       while (!at_end() && peek() != '\n') advance();
-      scope = std::string(text_.substr(s, pos_ - s));
-      if (!scope.empty() && scope.back() == '\r') scope.pop_back();
+      std::string_view rest = text_.substr(s, pos_ - s);
+      if (!rest.empty() && rest.back() == '\r') rest.remove_suffix(1);
+      const bool tagged = rest.substr(0, kScope.size()) == kScope || rest.substr(0, kNncf.size()) == kNncf;
+      if (!tagged) fail("expected '# scope=' or '# nncf=' after a node");
+      if (rest.substr(0, kScope.size()) == kScope) {
+        rest.remove_prefix(kScope.size());
+        const size_t space = rest.find(' ');
+        scope = std::string(rest.substr(0, space));
+        rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+      }
+      if (rest.substr(0, kNncf.size()) == kNncf) {
+        nncf_name = std::string(rest.substr(kNncf.size()));
+      } else if (!rest.empty()) {
+        fail("expected 'nncf=' after the scope");
+      }
     }
     Node* n = graph_.create_node(op, std::move(args), types, std::move(scope), nullptr, names);
+    n->set_nncf_name(std::move(nncf_name));
     n->set_inplace_hint(inplace);
     n->set_runs_in(runs_in);
     for (size_t i = 0; i < names.size(); ++i) {

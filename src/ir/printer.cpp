@@ -168,6 +168,7 @@ std::string to_text(const Graph& graph) {
     if (n->inplace_hint()) os << " inplace";
     if (n->runs_in() != RunsIn::Always) os << ' ' << to_string(n->runs_in());
     if (!n->scope().empty()) os << "  # scope=" << n->scope();
+    if (!n->nncf_name().empty()) os << (n->scope().empty() ? "  # " : " ") << "nncf=" << n->nncf_name();
     os << '\n';
   }
   os << "  return (";

@@ -62,6 +62,7 @@ bool CanonicalizeConvolution::run(ir::Graph& graph) {
     ir::Node* conv = graph.create_node(replacement->first, std::move(replacement->second), {out->type()},
                                        old->scope(), old, {out->name()});
     conv->set_runs_in(old->runs_in());
+    conv->set_module(old->module());
     out->replace_all_uses_with(conv->output());
     graph.erase_node(old);
     changed = true;

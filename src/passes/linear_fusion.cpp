@@ -40,6 +40,7 @@ void replace_with_linear(ir::Graph& graph, Node* old, std::vector<Arg> args) {
   Node* linear =
       graph.create_node("aten::linear", std::move(args), {out->type()}, old->scope(), old, {out->name()});
   linear->set_runs_in(old->runs_in());  // the node it replaces is the one that decides the mode
+  linear->set_module(old->module());
   out->replace_all_uses_with(linear->output());
   graph.erase_node(old);
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -167,6 +168,17 @@ class Node {
   const std::string& scope() const { return scope_; }
   void set_scope(std::string scope) { scope_ = std::move(scope); }
 
+  /// The name NNCF gives this op (`ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv1]/conv2d_0`,
+  /// passes/nncf_names.h); empty for what NNCF does not trace (sizes, list construction, ops on
+  /// parameters only) and for nodes the framework added. Printed as `nncf=` after the scope.
+  const std::string& nncf_name() const { return nncf_name_; }
+  void set_nncf_name(std::string name) { nncf_name_ = std::move(name); }
+
+  /// The dotted path of the module whose forward ran this op ("" = the root module), where capture
+  /// could observe it (TorchScript); empty optional where it could not (C++ modules).
+  const std::optional<std::string>& module() const { return module_; }
+  void set_module(std::optional<std::string> path) { module_ = std::move(path); }
+
   /// The original model ran this op in place on argument 0, and nothing reads that argument
   /// afterwards: the runtime may run the in-place variant (Note [In-place execution] in
   /// capture/inplace.cpp). Printed as `inplace` after the argument list.
@@ -198,6 +210,8 @@ class Node {
   std::vector<Arg> inputs_;
   std::vector<Value*> outputs_;
   std::string scope_;
+  std::string nncf_name_;
+  std::optional<std::string> module_;
   bool inplace_hint_ = false;
   RunsIn runs_in_ = RunsIn::Always;
   std::list<std::unique_ptr<Node>>::iterator self_;

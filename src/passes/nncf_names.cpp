@@ -1,0 +1,328 @@
+#include "nncf/passes/nncf_names.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace nncf::passes {
+
+namespace {
+
+using ir::InputRole;
+using ir::Node;
+using ir::Value;
+
+// "layer1.0.conv1" -> "layer1.0"; "conv1" -> "" (the root); "" -> "".
+std::string parent_path(const std::string& path) {
+  const size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+
+// Whether module `outer` strictly encloses module `inner` ("" encloses every other module).
+bool encloses(const std::string& outer, const std::string& inner) {
+  if (inner.size() <= outer.size()) return false;
+  if (outer.empty()) return true;
+  return inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '.';
+}
+
+// The module classes NNCF replaces by its wrappers. The normalization wrappers came later than the
+// others (NNCF 2.x before them printed `BatchNorm2d[bn1]`): nncf_name_variants undoes only those.
+const std::map<std::string, std::string>& wrappers() {
+  static const std::map<std::string, std::string> m = {
+      {"Conv1d", "NNCFConv1d"},
+      {"Conv2d", "NNCFConv2d"},
+      {"Conv3d", "NNCFConv3d"},
+      {"ConvTranspose1d", "NNCFConvTranspose1d"},
+      {"ConvTranspose2d", "NNCFConvTranspose2d"},
+      {"ConvTranspose3d", "NNCFConvTranspose3d"},
+      {"Linear", "NNCFLinear"},
+      {"Embedding", "NNCFEmbedding"},
+      {"EmbeddingBag", "NNCFEmbeddingBag"},
+      {"BatchNorm1d", "NNCFBatchNorm1d"},
+      {"BatchNorm2d", "NNCFBatchNorm2d"},
+      {"BatchNorm3d", "NNCFBatchNorm3d"},
+      {"LayerNorm", "NNCFLayerNorm"},
+      {"GroupNorm", "NNCFGroupNorm"},
+  };
+  return m;
+}
+bool is_late_wrapper(const std::string& unwrapped) {
+  return unwrapped.rfind("BatchNorm", 0) == 0 || unwrapped == "LayerNorm" || unwrapped == "GroupNorm";
+}
+
+// Ops NNCF does not put in its graph: structure, sizes and number conversions (its patching
+// skips them, or they are not tensor functions at all).
+bool untraced(const std::string& ns, const std::string& name) {
+  static const std::unordered_set<std::string> skipped = {
+      "size", "Int", "Float", "Bool", "NumToTensor", "ScalarImplicit", "dim", "numel", "to", "detach", "item"};
+  return ns != "aten" || skipped.count(name) != 0;
+}
+
+// Ops that model code calls through `torch.nn.functional`, which NNCF patches by its Python name:
+// the in-place flavour (`F.hardtanh(x, inplace=True)` runs `hardtanh_`) keeps that name. `relu`
+// is not among them: NNCF skips `F.relu` and traces the `torch.relu` / `torch.relu_` it calls.
+const std::unordered_map<std::string, std::string>& functional_names() {
+  static const std::unordered_map<std::string, std::string> m = {
+      {"hardtanh", "hardtanh"},
+      {"relu6", "relu6"},
+      {"elu", "elu"},
+      {"celu", "celu"},
+      {"selu", "selu"},
+      {"leaky_relu", "leaky_relu"},
+      {"rrelu", "rrelu"},
+      {"hardswish", "hardswish"},
+      {"hardsigmoid", "hardsigmoid"},
+      {"silu", "silu"},
+      {"mish", "mish"},
+      {"threshold", "threshold"},
+      {"dropout", "dropout"},
+      {"alpha_dropout", "alpha_dropout"},
+      {"feature_dropout", "dropout2d"},
+      {"feature_alpha_dropout", "feature_alpha_dropout"},
+      {"constant_pad_nd", "pad"},
+      {"upsample_nearest1d", "interpolate"},
+      {"upsample_nearest2d", "interpolate"},
+      {"upsample_nearest3d", "interpolate"},
+      {"upsample_linear1d", "interpolate"},
+      {"upsample_bilinear2d", "interpolate"},
+      {"upsample_bicubic2d", "interpolate"},
+      {"upsample_trilinear3d", "interpolate"},
+  };
+  return m;
+}
+
+// Python operators: `x + y` is `__add__`, `x += y` is `__iadd__`.
+const std::unordered_map<std::string, std::pair<std::string, std::string>>& operators() {
+  static const std::unordered_map<std::string, std::pair<std::string, std::string>> m = {
+      {"add", {"__add__", "__iadd__"}},      {"sub", {"__sub__", "__isub__"}},
+      {"mul", {"__mul__", "__imul__"}},      {"div", {"__truediv__", "__itruediv__"}},
+      {"rsub", {"__rsub__", "__rsub__"}},    {"pow", {"__pow__", "__ipow__"}},
+      {"select", {"__getitem__", "__getitem__"}}, {"slice", {"__getitem__", "__getitem__"}},
+      {"index", {"__getitem__", "__getitem__"}},  {"eq", {"__eq__", "__eq__"}},
+      {"ne", {"__ne__", "__ne__"}},          {"lt", {"__lt__", "__lt__"}},
+      {"gt", {"__gt__", "__gt__"}},          {"le", {"__le__", "__le__"}},
+      {"ge", {"__ge__", "__ge__"}},          {"neg", {"__neg__", "__neg__"}},
+      {"bitwise_and", {"__and__", "__iand__"}}, {"bitwise_or", {"__or__", "__ior__"}},
+  };
+  return m;
+}
+
+// The ops a parameterless module of a class runs: the evidence that attributes a functional-looking
+// op of a C++ module to such a child module.
+bool runs(const std::string& cls, const std::string& op) {
+  static const std::unordered_map<std::string, std::vector<std::string>> m = {
+      {"ReLU", {"relu", "relu_"}},
+      {"ReLU6", {"hardtanh", "relu6"}},
+      {"Hardtanh", {"hardtanh"}},
+      {"Sigmoid", {"sigmoid"}},
+      {"Tanh", {"tanh"}},
+      {"SiLU", {"silu"}},
+      {"GELU", {"gelu"}},
+      {"Hardswish", {"hardswish"}},
+      {"Hardsigmoid", {"hardsigmoid"}},
+      {"LeakyReLU", {"leaky_relu"}},
+      {"ELU", {"elu"}},
+      {"Softmax", {"softmax"}},
+      {"LogSoftmax", {"log_softmax"}},
+      {"MaxPool1d", {"max_pool1d"}},
+      {"MaxPool2d", {"max_pool2d"}},
+      {"MaxPool3d", {"max_pool3d"}},
+      {"AvgPool1d", {"avg_pool1d"}},
+      {"AvgPool2d", {"avg_pool2d"}},
+      {"AvgPool3d", {"avg_pool3d"}},
+      {"AdaptiveAvgPool1d", {"adaptive_avg_pool1d"}},
+      {"AdaptiveAvgPool2d", {"adaptive_avg_pool2d"}},
+      {"AdaptiveAvgPool3d", {"adaptive_avg_pool3d"}},
+      {"AdaptiveMaxPool2d", {"adaptive_max_pool2d"}},
+      {"Dropout", {"dropout"}},
+      {"Dropout2d", {"dropout2d"}},
+      {"Flatten", {"flatten"}},
+      {"Upsample", {"interpolate"}},
+      {"ZeroPad2d", {"pad"}},
+      {"ConstantPad2d", {"pad"}},
+  };
+  auto it = m.find(cls);
+  return it != m.end() && std::find(it->second.begin(), it->second.end(), op) != it->second.end();
+}
+
+// Values computed from the model's data inputs: NNCF traces only ops on those.
+std::unordered_set<const Value*> activations(const ir::Graph& graph) {
+  std::unordered_set<const Value*> acts;
+  for (const Value* in : graph.inputs())
+    if (in->role() == InputRole::Data) acts.insert(in);
+  for (const Node* n : graph.nodes()) {
+    const bool derived = std::any_of(n->inputs().begin(), n->inputs().end(),
+                                     [&](const ir::Arg& a) { return a.is_value() && acts.count(a.value()) != 0; });
+    if (!derived) continue;
+    for (const Value* out : n->outputs()) acts.insert(out);
+  }
+  return acts;
+}
+
+// The module path of the first parameter argument, else of the first buffer argument.
+std::optional<std::string> owner(const Node* n) {
+  for (InputRole role : {InputRole::Parameter, InputRole::Buffer}) {
+    for (const ir::Arg& a : n->inputs()) {
+      if (a.is_value() && a.value()->is_graph_input() && a.value()->role() == role &&
+          a.value()->name().rfind("nncf_constants.", 0) != 0) {
+        return parent_path(a.value()->name());
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string nncf_input_name(size_t index) { return "/nncf_model_input_" + std::to_string(index); }
+
+std::string nncf_op_name(const Node& node) {
+  const std::string& op = node.op();
+  const size_t colon = op.find("::");
+  const std::string ns = colon == std::string::npos ? std::string() : op.substr(0, colon);
+  std::string name = colon == std::string::npos ? op : op.substr(colon + 2);
+  if (untraced(ns, name)) return {};
+  bool inplace = node.inplace_hint();
+  if (name.size() > 1 && name.back() == '_' && name[name.size() - 2] != '_') {
+    name.pop_back();
+    inplace = true;
+  }
+  if (auto it = operators().find(name); it != operators().end())
+    return inplace ? it->second.second : it->second.first;
+  if (auto it = functional_names().find(name); it != functional_names().end()) return it->second;
+  return inplace ? name + "_" : name;
+}
+
+std::string nncf_wrapped_class(const std::string& cls) {
+  auto it = wrappers().find(cls);
+  return it == wrappers().end() ? cls : it->second;
+}
+
+std::vector<std::string> nncf_name_variants(const std::string& name) {
+  // Rewrites each `NNCF<Class>[` whose class `keep` rejects back to `<Class>[`.
+  auto unwrap = [&](bool late_only) {
+    std::string out;
+    size_t i = 0;
+    while (i < name.size()) {
+      const size_t at = name.find("NNCF", i);
+      if (at == std::string::npos) break;
+      const size_t bracket = name.find('[', at);
+      const bool component_start = at == 0 || name[at - 1] == '/';
+      const std::string cls = bracket == std::string::npos ? std::string() : name.substr(at + 4, bracket - at - 4);
+      const bool wrapped = component_start && wrappers().count(cls) != 0 && (!late_only || is_late_wrapper(cls));
+      out.append(name, i, at - i);
+      out += wrapped ? cls : name.substr(at, 4 + cls.size());
+      i = wrapped ? bracket : at + 4 + cls.size();
+      if (!wrapped && cls.empty()) i = at + 4;
+    }
+    out.append(name, std::min(i, name.size()), std::string::npos);
+    return out;
+  };
+  std::vector<std::string> variants;
+  for (bool late_only : {true, false}) {
+    std::string v = unwrap(late_only);
+    if (v != name && std::find(variants.begin(), variants.end(), v) == variants.end()) variants.push_back(v);
+  }
+  return variants;
+}
+
+void assign_nncf_names(ir::Graph& graph, const std::map<std::string, std::string>& module_classes) {
+  auto class_of = [&](const std::string& path) {
+    auto it = module_classes.find(path);
+    return it == module_classes.end() ? std::string("Module") : it->second;
+  };
+  // Direct children of each module, in path order.
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& [path, cls] : module_classes)
+    if (!path.empty()) children[parent_path(path)].push_back(path);
+  auto children_of = [&](const std::string& path) -> const std::vector<std::string>& {
+    static const std::vector<std::string> none;
+    auto it = children.find(path);
+    return it == children.end() ? none : it->second;
+  };
+
+  std::map<std::string, std::string> scope_of;  // module path -> NNCF scope
+  auto scope = [&](const std::string& path) -> const std::string& {
+    if (auto it = scope_of.find(path); it != scope_of.end()) return it->second;
+    std::string s = class_of("");
+    for (size_t start = 0; !path.empty();) {
+      const size_t dot = path.find('.', start);
+      const std::string attr = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      s += "/" + nncf_wrapped_class(class_of(path.substr(0, dot))) + "[" + attr + "]";
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    return scope_of.emplace(path, std::move(s)).first->second;
+  };
+
+  const std::unordered_set<const Value*> acts = activations(graph);
+  std::unordered_map<const Node*, std::string> block_of;
+  std::unordered_map<const Node*, size_t> order;
+  std::set<std::string> used;  // parameterless modules an op was attributed to
+  std::map<std::pair<std::string, std::string>, size_t> calls;  // (scope, op) -> calls so far
+  for (Node* n : graph.nodes()) {
+    std::string module;
+    if (n->module()) {
+      module = *n->module();
+    } else if (std::optional<std::string> o = owner(n)) {
+      module = *o;
+    } else {
+      // The block of the arguments, as AssignScopes infers it (Note [Block of an op without
+      // parameters] in assign_scopes.cpp).
+      std::string block;
+      size_t latest = 0;
+      std::vector<const std::string*> blocks;
+      for (const ir::Arg& a : n->inputs()) {
+        if (!a.is_value() || a.value()->is_graph_input()) continue;
+        auto it = order.find(a.value()->producer());
+        if (it == order.end()) continue;
+        blocks.push_back(&block_of[it->first]);
+        if (it->second >= latest) {
+          latest = it->second;
+          block = *blocks.back();
+        }
+      }
+      for (const std::string* b : blocks)
+        if (!b->empty() && encloses(*b, block)) block = *b;
+      module = block;
+      const std::string op = nncf_op_name(*n);
+      bool found = false;
+      for (const std::string& child : children_of(block)) {
+        if (runs(class_of(child), op)) {
+          module = child;
+          found = true;
+          break;
+        }
+      }
+      for (std::string up = block; !found && !up.empty();) {
+        up = parent_path(up);
+        for (const std::string& child : children_of(up)) {
+          if (runs(class_of(child), op) && used.count(child) == 0) {
+            module = child;
+            found = true;
+            break;
+          }
+        }
+      }
+      if (found) used.insert(module);
+    }
+    order[n] = order.size() + 1;
+    block_of[n] = children_of(module).empty() ? parent_path(module) : module;
+
+    const std::string op = nncf_op_name(*n);
+    const bool traced = !op.empty() && std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
+      return a.is_value() && acts.count(a.value()) != 0;
+    });
+    if (!traced) {
+      n->set_nncf_name({});
+      continue;
+    }
+    const std::string& s = scope(module);
+    const size_t k = calls[{s, op}]++;
+    n->set_nncf_name(s + "/" + op + "_" + std::to_string(k));
+  }
+}
+
+}  // namespace nncf::passes
