@@ -91,7 +91,9 @@ std::unique_ptr<at::ObserverContext> enter_frame(const at::RecordFunction& fn) {
   if (tracer::isTracing() && !in.empty() && in[0].isObject()) {
     auto it = active_modules->objects->find(&in[0].toObjectRef());
     if (it != active_modules->objects->end()) {
-      tracer::getTracingState()->graph->push_scope(kModuleScopePrefix + it->second);
+      // Not Graph::push_scope, which also opens a prim::TracedModuleForward block for the nodes.
+      torch::jit::Graph& g = *tracer::getTracingState()->graph;
+      g.set_current_scope(g.current_scope()->push(c10::Symbol::scope(kModuleScopePrefix + it->second)));
       pushed = true;
     }
   }
@@ -103,7 +105,10 @@ void leave_frame(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/)
   if (active_modules == nullptr || active_modules->pushed.empty()) return;
   const bool pushed = active_modules->pushed.back();
   active_modules->pushed.pop_back();
-  if (pushed && tracer::isTracing()) tracer::getTracingState()->graph->pop_scope();
+  if (pushed && tracer::isTracing()) {
+    torch::jit::Graph& g = *tracer::getTracingState()->graph;
+    if (!g.current_scope()->isRoot()) g.set_current_scope(g.current_scope()->parent());
+  }
 }
 
 // The graph value of what the forward returned: tensors, and tuples and lists of them, with None

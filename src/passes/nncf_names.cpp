@@ -1,6 +1,7 @@
 #include "nncf/passes/nncf_names.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -201,31 +202,44 @@ std::string nncf_wrapped_class(const std::string& cls) {
 }
 
 std::vector<std::string> nncf_name_variants(const std::string& name) {
-  // Rewrites each `NNCF<Class>[` whose class `keep` rejects back to `<Class>[`.
-  auto unwrap = [&](bool late_only) {
+  // Rewrites the class of every `Class[` scope component for which `rename` gives another name.
+  auto rewrite = [](const std::string& n, const std::function<std::string(const std::string&)>& rename) {
     std::string out;
-    size_t i = 0;
-    while (i < name.size()) {
-      const size_t at = name.find("NNCF", i);
-      if (at == std::string::npos) break;
-      const size_t bracket = name.find('[', at);
-      const bool component_start = at == 0 || name[at - 1] == '/';
-      const std::string cls = bracket == std::string::npos ? std::string() : name.substr(at + 4, bracket - at - 4);
-      const bool wrapped = component_start && wrappers().count(cls) != 0 && (!late_only || is_late_wrapper(cls));
-      out.append(name, i, at - i);
-      out += wrapped ? cls : name.substr(at, 4 + cls.size());
-      i = wrapped ? bracket : at + 4 + cls.size();
-      if (!wrapped && cls.empty()) i = at + 4;
+    size_t start = 0;
+    while (start < n.size()) {
+      size_t slash = n.find('/', start);
+      if (slash == std::string::npos) slash = n.size();
+      const std::string component = n.substr(start, slash - start);
+      const size_t bracket = component.find('[');
+      out += bracket == std::string::npos ? component : rename(component.substr(0, bracket)) + component.substr(bracket);
+      if (slash < n.size()) out += '/';
+      start = slash + 1;
     }
-    out.append(name, std::min(i, name.size()), std::string::npos);
     return out;
   };
-  std::vector<std::string> variants;
-  for (bool late_only : {true, false}) {
-    std::string v = unwrap(late_only);
-    if (v != name && std::find(variants.begin(), variants.end(), v) == variants.end()) variants.push_back(v);
+  auto unwrapped = [](const std::string& cls, bool late_only) {
+    if (cls.rfind("NNCF", 0) != 0 || wrappers().count(cls.substr(4)) == 0) return cls;
+    return !late_only || is_late_wrapper(cls.substr(4)) ? cls.substr(4) : cls;
+  };
+  // NNCF 2.0 and older: normalization layers unwrapped; 2.1: one `NNCFBatchNorm`; 1.x configs also
+  // match with every wrapper unwrapped; torchvision before 0.13 called MobileNet's blocks
+  // `ConvBNActivation`, which NNCF's checkpoint loader maps to `Conv2dNormActivation`.
+  const std::vector<std::function<std::string(const std::string&)>> rules = {
+      [&](const std::string& c) { return unwrapped(c, true); },
+      [&](const std::string& c) { return c.rfind("NNCFBatchNorm", 0) == 0 ? std::string("NNCFBatchNorm") : c; },
+      [&](const std::string& c) { return unwrapped(c, false); },
+      [](const std::string& c) { return c == "Conv2dNormActivation" ? std::string("ConvBNActivation") : c; },
+  };
+  std::vector<std::string> all{name};
+  for (const auto& rule : rules) {
+    const size_t known = all.size();
+    for (size_t i = 0; i < known; ++i) {
+      std::string v = rewrite(all[i], rule);
+      if (std::find(all.begin(), all.end(), v) == all.end()) all.push_back(std::move(v));
+    }
   }
-  return variants;
+  all.erase(all.begin());
+  return all;
 }
 
 void assign_nncf_names(ir::Graph& graph, const std::map<std::string, std::string>& module_classes) {
@@ -312,7 +326,12 @@ void assign_nncf_names(ir::Graph& graph, const std::map<std::string, std::string
     block_of[n] = children_of(module).empty() ? parent_path(module) : module;
 
     const std::string op = nncf_op_name(*n);
-    const bool traced = !op.empty() && std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
+    // `x[:, 0]` is one `__getitem__` call, traced as slice + select: the chain takes one name, the
+    // last op's.
+    const bool inner_index = op == "__getitem__" && n->outputs().size() == 1 && n->output()->uses().size() == 1 &&
+                             n->output()->uses()[0].user != nullptr &&
+                             nncf_op_name(*n->output()->uses()[0].user) == "__getitem__";
+    const bool traced = !op.empty() && !inner_index && std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
       return a.is_value() && acts.count(a.value()) != 0;
     });
     if (!traced) {

@@ -13,7 +13,8 @@
 //    `__iadd__` (`x += y`), `cat`, `flatten`, `adaptive_avg_pool2d`, ... (nncf_op_name).
 //  * `<k>` counts the earlier calls of the same op in the same scope in one forward: a module
 //    called twice (torchvision's `BasicBlock.relu`) runs `relu__0`, then `relu__1`.
-// The model's inputs are `/nncf_model_input_<i>`.
+// The model's inputs are `/nncf_model_input_<i>`. An indexing expression (`x[:, 0]`) is one
+// `__getitem__` however many slice/select ops it traces to.
 //
 // Where the module of an op comes from:
 //  * TorchScript files: recorded while tracing (Note [Module scopes] in capture/trace.cpp); exact,
@@ -52,10 +53,11 @@ std::string nncf_op_name(const ir::Node& node);
 /// NNCF's wrapper class for a module class (`Conv2d` -> `NNCFConv2d`), or the class itself.
 std::string nncf_wrapped_class(const std::string& cls);
 
-/// Other spellings of an NNCF name that NNCF versions produced for the same op, which configs
-/// written for those versions use: the module classes NNCF 2.x before the normalization wrappers
-/// left unwrapped (`BatchNorm2d[bn1]` for `NNCFBatchNorm2d[bn1]`), and NNCF 1.x's spelling with
-/// every wrapper unwrapped (`Conv2d[conv1]`). Does not include `name` itself.
+/// Other spellings of an NNCF name that configs written for other NNCF (and torchvision) versions
+/// use for the same op: normalization layers unwrapped (`BatchNorm2d[bn1]`, NNCF <= 2.0) or as
+/// 2.1's `NNCFBatchNorm[bn1]`; every wrapper unwrapped (`Conv2d[conv1]`, NNCF 1.x); MobileNet's
+/// `Conv2dNormActivation` as `ConvBNActivation` (torchvision < 0.13, which NNCF's checkpoint
+/// loader maps the same way). Does not include `name` itself.
 std::vector<std::string> nncf_name_variants(const std::string& name);
 
 }  // namespace nncf::passes

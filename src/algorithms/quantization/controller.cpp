@@ -189,8 +189,7 @@ void QuantizationController::init_range(const InitData& data) {
         spec.group == QuantizerGroup::Weights ? config_.weight_overrides : config_.activation_overrides;
     for (const ScopeOverride& o : overrides) {
       const ScopeMatcher m({o.scope});
-      if (!o.range_init.empty() && std::any_of(spec.consumer_scopes.begin(), spec.consumer_scopes.end(),
-                                               [&](const auto& s) { return m.matches(s); })) {
+      if (!o.range_init.empty() && m.matches_any(spec.names)) {
         entry[i] = o.range_init.front();
       }
     }
@@ -204,8 +203,9 @@ void QuantizationController::init_range(const InitData& data) {
       const RangeInitConfig& r = config_.range_init[k];
       if (r.target_quantizer_group && *r.target_quantizer_group != spec.group) continue;
       const ScopeFilter filter(r.ignored_scopes, r.target_scopes);
-      if (std::any_of(spec.consumer_scopes.begin(), spec.consumer_scopes.end(),
-                      [&](const auto& s) { return filter.considers(s); })) {
+      // NNCF matches per-layer entries against the quantizer id; an entry may also name an op the
+      // quantizer feeds.
+      if (filter.considers_any(spec.names)) {
         matched.push_back(k);
       }
     }

@@ -175,7 +175,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   reject_legacy_keys(node);
   node.check_keys({"algorithm", "initializer", "preset", "quantize_inputs", "quantize_outputs", "weights",
                    "activations", "scope_overrides", "export_to_onnx_standard_ops", "overflow_fix", "params",
-                   "ignored_scopes", "target_scopes", "compression_lr_multiplier"});
+                   "ignored_scopes", "target_scopes", "validate_scopes", "compression_lr_multiplier"});
   QuantizationConfig q;
   q.path = node.path();
   q.file = node.file();
@@ -221,6 +221,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   if (node.has("params")) q.staged = parse_staged(node["params"]);
   if (node.has("ignored_scopes")) q.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_scopes")) q.target_scopes = node["target_scopes"].as_scopes();
+  if (node.has("validate_scopes")) q.validate_scopes = node["validate_scopes"].as_bool();
   if (node.has("compression_lr_multiplier"))
     q.compression_lr_multiplier = node["compression_lr_multiplier"].as_double(0, HUGE_VAL);
   return q;

@@ -10,6 +10,7 @@
 #include "nncf/ir/metatype.h"
 #include "nncf/passes/find_activations.h"
 #include "nncf/passes/fused_patterns.h"
+#include "nncf/passes/nncf_names.h"
 #include "placer.h"
 
 namespace nncf::quantization {
@@ -32,6 +33,14 @@ Placer::Placer(const ir::Graph& graph, const QuantizationConfig& config, const P
   for (const ScopeOverride& o : config.activation_overrides) {
     activation_overrides_.emplace_back(ScopeMatcher({o.scope}), &o);
   }
+  for (const Node* n : graph.nodes()) names_[n->scope()] = names_of(*n);
+}
+
+const std::vector<std::string>& Placer::names(const std::string& scope) const {
+  auto it = names_.find(scope);
+  if (it != names_.end()) return it->second;
+  // Not an op (`model_output:0`): remembered so that the reference stays valid.
+  return names_.emplace(scope, std::vector<std::string>{scope}).first->second;
 }
 
 QuantizerSetup Placer::run() {
@@ -41,6 +50,8 @@ QuantizerSetup Placer::run() {
   place_weight_quantizers();
   warn_unquantized_weights();
   place_activation_quantizers();
+  name_quantizers();
+  warn_unmatched_range_init();
   return std::move(setup_);
 }
 
@@ -115,7 +126,7 @@ Placer::Constraints Placer::constraints(QuantizerGroup group, const std::string&
   c.is_signed = g.is_signed;
   c.signed_path = group_path + ".signed";
   for (const auto& [matcher, o] : weights ? weight_overrides_ : activation_overrides_) {
-    if (!matcher.matches(scope)) continue;
+    if (!matcher.matches_any(names(scope))) continue;
     const std::string path = !o->path.empty()
                                  ? o->path
                                  : c10::str(section_path(), ".scope_overrides.",
@@ -296,48 +307,101 @@ void Placer::place_weight_quantizers() {
 
 // ---- warnings -------------------------------------------------------------------------------------
 
-// A scope entry that matches no op changes nothing -- most often a typo or a name in another
-// framework's form. Recent NNCF versions raise here unless `validate_scopes` is false; a warning
-// keeps a config written for a family of models usable on each of them.
+// NNCF's validate_scopes: a section's or group's ignored/target entry that matches no op is most
+// often a typo or a name in another spelling, and the model would silently differ from the one
+// meant; with `validate_scopes: false` (a config written for a family of models) it is a warning.
+// The other entries that name ops (unified scales, overrides) only warn, as NNCF checks none.
 void Placer::warn_unmatched_scopes() {
-  std::vector<std::string> scopes;
-  for (const Node* n : graph_.nodes()) scopes.push_back(n->scope());
-  auto check = [&](const std::vector<std::string>& patterns, const std::string& path) {
-    for (const std::string& pattern : patterns) {
-      const ScopeMatcher m({pattern});
-      if (std::any_of(scopes.begin(), scopes.end(), [&](const std::string& s) { return m.matches(s); }))
-        continue;
-      std::string hint;
-      if (pattern.rfind("{re}", 0) != 0) {
-        size_t best = pattern.size() / 3 + 1;
-        for (const std::string& s : scopes) {
-          const size_t d = edit_distance(pattern, s);
-          if (d < best) best = d, hint = c10::str(" (did you mean \"", s, "\"?)");
-        }
-      }
-      warn(c10::str(path, ": \"", pattern, "\" matches no operation of the model, so it changes nothing",
-                    hint));
-    }
-  };
   const std::string s = section_path();
-  check(config_.ignored_scopes, s + ".ignored_scopes");
-  check(config_.target_scopes, s + ".target_scopes");
-  check(config_.weights.ignored_scopes, s + ".weights.ignored_scopes");
-  check(config_.weights.target_scopes, s + ".weights.target_scopes");
-  check(config_.activations.ignored_scopes, s + ".activations.ignored_scopes");
-  check(config_.activations.target_scopes, s + ".activations.target_scopes");
+  const std::vector<ScopeList> checked = {
+      {s + ".ignored_scopes", &config_.ignored_scopes},
+      {s + ".target_scopes", &config_.target_scopes},
+      {s + ".weights.ignored_scopes", &config_.weights.ignored_scopes},
+      {s + ".weights.target_scopes", &config_.weights.target_scopes},
+      {s + ".activations.ignored_scopes", &config_.activations.ignored_scopes},
+      {s + ".activations.target_scopes", &config_.activations.target_scopes},
+  };
+  for (const std::string& m : check_scopes(graph_, checked, config_.validate_scopes, file_prefix())) warn(m);
+  std::vector<ScopeList> others;
   for (size_t i = 0; i < config_.activations.unified_scale_ops.size(); ++i)
-    check(config_.activations.unified_scale_ops[i], c10::str(s, ".activations.unified_scale_ops[", i, "]"));
+    others.push_back({c10::str(s, ".activations.unified_scale_ops[", i, "]"), &config_.activations.unified_scale_ops[i]});
+  std::vector<std::vector<std::string>> singles;
+  singles.reserve(config_.weight_overrides.size() + config_.activation_overrides.size());
   for (const auto* overrides : {&config_.weight_overrides, &config_.activation_overrides}) {
     const char* group = overrides == &config_.weight_overrides ? "weights" : "activations";
-    for (const ScopeOverride& o : *overrides)
-      check({o.scope}, o.path.empty() ? c10::str(s, ".scope_overrides.", group) : o.path);
-  }
-  if (config_.range_init_per_layer) {
-    for (size_t i = 0; i < config_.range_init.size(); ++i) {
-      check(config_.range_init[i].target_scopes, c10::str(s, ".initializer.range[", i, "].target_scopes"));
-      check(config_.range_init[i].ignored_scopes, c10::str(s, ".initializer.range[", i, "].ignored_scopes"));
+    for (const ScopeOverride& o : *overrides) {
+      singles.push_back({o.scope});
+      others.push_back({o.path.empty() ? c10::str(s, ".scope_overrides.", group) : o.path, &singles.back()});
     }
+  }
+  for (const std::string& m : check_scopes(graph_, others, false)) warn(m + ", so it changes nothing");
+}
+
+void Placer::warn_unmatched_range_init() {
+  if (!config_.range_init_per_layer) return;
+  for (size_t i = 0; i < config_.range_init.size(); ++i) {
+    const RangeInitConfig& r = config_.range_init[i];
+    for (const auto& [list, key] : {std::pair{&r.target_scopes, "target_scopes"}, {&r.ignored_scopes, "ignored_scopes"}}) {
+      for (const std::string& entry : *list) {
+        const ScopeMatcher m({entry});
+        if (std::any_of(setup_.quantizers.begin(), setup_.quantizers.end(),
+                        [&](const QuantizerSpec& q) { return m.matches_any(q.names); }))
+          continue;
+        warn(c10::str(section_path(), ".initializer.range[", i, "].", key, ": \"", entry,
+                      "\" matches no quantizer (neither its id, `<op>|WEIGHT`, `<op>|OUTPUT`, `<op>|INPUT<port>`, ",
+                      "nor an op it feeds), so it changes nothing"));
+      }
+    }
+  }
+}
+
+void Placer::name_quantizers() {
+  std::unordered_map<std::string, std::string> nncf;  // scope -> NNCF name
+  for (const Node* n : graph_.nodes()) nncf[n->scope()] = n->nncf_name().empty() ? n->scope() : n->nncf_name();
+  std::unordered_map<std::string, size_t> input_index;
+  for (const Value* in : graph_.inputs())
+    if (in->role() == ir::InputRole::Data) input_index.emplace(in->name(), input_index.size());
+  auto nncf_of = [&](const std::string& scope) {
+    auto it = nncf.find(scope);
+    return it == nncf.end() ? scope : it->second;
+  };
+  for (QuantizerSpec& q : setup_.quantizers) {
+    std::vector<std::string> ids;
+    for (const InsertionPoint& p : q.points) {
+      switch (p.kind) {
+        case InsertionPoint::Kind::WeightPreOp:
+          ids.push_back(nncf_of(q.consumer_scopes.front()) + "|WEIGHT");
+          break;
+        case InsertionPoint::Kind::PostOp:
+          ids.push_back(c10::str(nncf_of(p.target), "|OUTPUT", p.port == 0 ? std::string() : std::to_string(p.port)));
+          break;
+        case InsertionPoint::Kind::PreOp:
+          ids.push_back(c10::str(nncf_of(p.target), "|INPUT", p.port));
+          break;
+        case InsertionPoint::Kind::ModelInput:
+          ids.push_back(passes::nncf_input_name(input_index.at(p.target)) + "|OUTPUT");
+          break;
+      }
+    }
+    q.nncf_id = c10::Join(";", ids);
+    q.names.clear();
+    auto add = [&](std::string n) {
+      if (std::find(q.names.begin(), q.names.end(), n) == q.names.end()) q.names.push_back(std::move(n));
+    };
+    add(q.id);
+    add(q.nncf_id);
+    for (size_t start = 0;;) {
+      const size_t semicolon = q.id.find(';', start);
+      add(q.id.substr(start, semicolon == std::string::npos ? std::string::npos : semicolon - start));
+      if (semicolon == std::string::npos) break;
+      start = semicolon + 1;
+    }
+    for (const std::string& id : ids) {
+      add(id);
+      for (std::string& v : passes::nncf_name_variants(id)) add(std::move(v));
+    }
+    for (const std::string& s : q.consumer_scopes)
+      for (const std::string& n : names(s)) add(n);
   }
 }
 

@@ -51,7 +51,7 @@ void Placer::create_requests() {
       for (size_t i = 1; i < links.size(); ++i) unite(links[i], links[0]);
     }
     for (auto& [matcher, group] : unified) {
-      if (matcher.matches(n->scope())) group.insert(group.end(), links.begin(), links.end());
+      if (matcher.matches_any(names(n->scope()))) group.insert(group.end(), links.begin(), links.end());
     }
   }
   for (auto& [matcher, group] : unified) {

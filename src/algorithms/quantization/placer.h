@@ -50,11 +50,14 @@ class Placer {
   }
 
   bool considers_activations(const ir::Node& n) const {
-    return section_.considers(n.scope()) && activations_filter_.considers(n.scope());
+    return section_.considers_any(names(n.scope())) && activations_filter_.considers_any(names(n.scope()));
   }
   bool considers_weights(const ir::Node& n) const {
-    return section_.considers(n.scope()) && weights_filter_.considers(n.scope());
+    return section_.considers_any(names(n.scope())) && weights_filter_.considers_any(names(n.scope()));
   }
+  /// Every name config entries may use for the op of this scope (nncf::names_of); the scope
+  /// itself for what is no op (`model_output:0`).
+  const std::vector<std::string>& names(const std::string& scope) const;
 
   // -- analysis of the graph (placement.cpp) ----------------------------------------------------------
 
@@ -89,6 +92,11 @@ class Placer {
   /// Records a warning and sends it to the log (once per distinct text).
   void warn(const std::string& message);
   void warn_unmatched_scopes();
+  /// Per-layer range-init entries that match no quantizer (they are matched against quantizer
+  /// ids, NNCF's `<node>|WEIGHT`, and the ops the quantizers feed).
+  void warn_unmatched_range_init();
+  /// Sets QuantizerSpec::nncf_id and ::names of every placed quantizer.
+  void name_quantizers();
   void warn_unquantized_weights();
 
   Constraints constraints(QuantizerGroup group, const std::string& scope) const;
@@ -129,6 +137,7 @@ class Placer {
   void settle(const ir::Value* v);
   void place_activation_quantizers();
 
+  mutable std::unordered_map<std::string, std::vector<std::string>> names_;  // scope -> names_of(node)
   const ir::Graph& graph_;
   const QuantizationConfig& config_;
   const PlacementInputs& in_;

@@ -18,13 +18,16 @@
 //  * Every weighted op gets a weight quantizer (shared weights: one); 8-bit weights on CPU/ANY
 //    train on 7 bits with `overflow_fix` (all layers, or the first ones only).
 //  * `ignored_scopes`/`target_scopes` (the section's and each group's) and `scope_overrides` apply
-//    to the scope of the op that consumes the quantized tensor.
+//    to the op that consumes the quantized tensor, named by its scope or its NNCF name
+//    (algorithms/scopes.h); per-layer range-init entries also match the quantizer ids. A section
+//    or group `ignored_scopes`/`target_scopes` entry that matches no op is an error unless
+//    `validate_scopes` is false (NNCF >= 2.5); other entries that match nothing are warnings.
 //  * A configured bit width, mode, granularity or signedness that the target's HW config does not
 //    allow for an op is an error naming the JSON key, the device and the quantizer (NNCF raises
 //    too); on `ANY` it is used as configured, with a warning, and `TRIAL` has no HW config.
 //  * The preset constrains the modes only where QuantizationConfig::preset_applies.
 //
-// Warnings (an op or output left unquantized, a scope entry that matches no op, a HW constraint
+// Warnings (an op or output left unquantized, an entry that matches nothing, a HW constraint
 // relaxed on ANY) go to the log (nncf/ir/log.h), each distinct message once, and to
 // QuantizerSetup::warnings.
 //
@@ -65,6 +68,13 @@ struct QuantizerSpec {
   /// The scopes of the ops whose inputs (or weights) this quantizer feeds: what `ignored_scopes`,
   /// per-layer range init and scope overrides are matched against.
   std::vector<std::string> consumer_scopes;
+  /// The same id in NNCF's names (`ResNet/NNCFConv2d[conv1]/conv2d_0|WEIGHT`,
+  /// `/nncf_model_input_0|OUTPUT`): what NNCF's `bitwidth_per_scope` and per-layer range-init
+  /// entries name.
+  std::string nncf_id;
+  /// Every name a config entry may use for this quantizer: the ids (each point's, in both
+  /// spellings) and every name of the ops it feeds.
+  std::vector<std::string> names;
   /// Weights: the parameter's name.
   std::string weight;
 };

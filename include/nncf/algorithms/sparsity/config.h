@@ -82,6 +82,8 @@ struct SparsityConfig {
   /// Section-level scopes, exact node names or `{re}` regexes.
   std::vector<std::string> ignored_scopes;
   std::vector<std::string> target_scopes;
+  /// `validate_scopes`: a scope entry that matches no op is an error; false makes it a warning.
+  bool validate_scopes = true;
   /// `initializer.batchnorm_adaptation.num_bn_adaptation_samples` (magnitude only): 0 when
   /// `initializer.batchnorm_adaptation` is absent; 2000 (NNCF's default) when it is present
   /// without the key.

@@ -16,6 +16,7 @@
 #include "nncf/algorithms/sparsity/mask.h"
 #include "nncf/algorithms/sparsity/scheduler.h"
 #include "nncf/algorithms/weights.h"
+#include "nncf/ir/log.h"
 #include "nncf/kernels/rb_mask.h"
 
 namespace nncf::sparsity {
@@ -43,11 +44,14 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
   for (const ir::Value* v : model_->graph().inputs()) {
     if (v->role() == ir::InputRole::Parameter) shapes[v->name()] = model_->tensor(v->name()).sizes().vec();
   }
+  const std::vector<ScopeList> lists = {{config_.path + ".ignored_scopes", &config_.ignored_scopes},
+                                        {config_.path + ".target_scopes", &config_.target_scopes}};
+  for (const std::string& m : check_scopes(model_->graph(), lists, config_.validate_scopes)) log_warning_once(m);
   const ScopeFilter filter(config_.ignored_scopes, config_.target_scopes);
   std::map<std::string, size_t> index;  // weight -> position in weights_
   for (const ir::Node* n : model_->graph().nodes()) {
     const ir::Value* w = weight_of(*n, shapes);
-    if (w == nullptr || !filter.considers(n->scope())) continue;
+    if (w == nullptr || !filter.considers(*n)) continue;
     if (auto it = index.find(w->name()); it != index.end()) {
       weights_[it->second].scopes.push_back(n->scope());
       continue;

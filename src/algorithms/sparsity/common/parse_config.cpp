@@ -155,7 +155,7 @@ SparsityConfig SparsityConfig::parse(const AlgorithmConfig& algorithm) {
     node["algorithm"].fail("expected \"magnitude_sparsity\", \"rb_sparsity\" or \"const_sparsity\", got \"" +
                            name + "\"");
   const bool magnitude = name == "magnitude_sparsity";
-  std::vector<std::string> known = {"algorithm", "ignored_scopes", "target_scopes",
+  std::vector<std::string> known = {"algorithm", "ignored_scopes", "target_scopes", "validate_scopes",
                                     "compression_lr_multiplier"};
   if (name == "const_sparsity") {
     // Its masks come from a checkpoint: nothing to schedule or initialize.
@@ -181,6 +181,7 @@ SparsityConfig SparsityConfig::parse(const AlgorithmConfig& algorithm) {
   if (node.has("initializer")) c.num_bn_adaptation_samples = parse_initializer(node["initializer"]);
   if (node.has("ignored_scopes")) c.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_scopes")) c.target_scopes = node["target_scopes"].as_scopes();
+  if (node.has("validate_scopes")) c.validate_scopes = node["validate_scopes"].as_bool();
   if (node.has("compression_lr_multiplier"))
     c.compression_lr_multiplier = node["compression_lr_multiplier"].as_double(0, HUGE_VAL);
   return c;
