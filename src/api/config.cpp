@@ -101,7 +101,16 @@ Config Config::from_string(const std::string& text, const std::string& source) {
                                                      "compression_lr_multiplier",
                                                      "disable_shape_matching",
                                                      "scopes_without_shape_matching",
-                                                     "accuracy_aware_training"};
+                                                     "accuracy_aware_training",
+                                                     // NNCF's sample-level keys, kept for the program
+                                                     "model", "model_params", "pretrained", "num_classes",
+                                                     "dataset", "dataset_dir", "batch_size", "batch_size_val",
+                                                     "batch_size_init", "epochs", "optimizer", "weight_decay",
+                                                     "seed", "mode", "workers", "multiprocessing_distributed",
+                                                     "distributed", "print_freq", "test_every_n_epochs",
+                                                     "checkpoint_save_dir", "metrics_dump", "weights",
+                                                     "eval_only", "export_to_onnx", "export_to_ir_via_onnx",
+                                                     "no_strip_on_export", "disable_compression"};
   for (const auto& key : root.keys()) {
     if (std::find(kTopLevel.begin(), kTopLevel.end(), key) != kTopLevel.end()) continue;
     for (const auto& known : kTopLevel)
