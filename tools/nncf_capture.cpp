@@ -199,7 +199,8 @@ void print_scopes(const nncf::ir::Graph& graph) {
   size_t data = 0;
   for (const nncf::ir::Value* in : graph.inputs()) {
     if (in->role() != nncf::ir::InputRole::Data) continue;
-    std::printf("%-24s %-40s %s\n", "input", in->name().c_str(), nncf::passes::nncf_input_name(data++).c_str());
+    std::printf("%-24s %-40s %s\n", "input", in->name().c_str(),
+                nncf::passes::nncf_input_name(data++).c_str());
   }
   for (const nncf::ir::Node* n : graph.nodes()) {
     std::printf("%-24s %-40s %s\n", n->op().c_str(), n->scope().c_str(),

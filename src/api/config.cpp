@@ -94,23 +94,15 @@ Config Config::from_string(const std::string& text, const std::string& source) {
   root.expect_object();
   // The root is open (samples keep their own keys there), so a misspelt framework key would be
   // silently kept; refuse keys within two edits of one we read.
-  static const std::vector<std::string> kTopLevel = {"input_info",
-                                                     "target_device",
-                                                     "compression",
-                                                     "log_dir",
-                                                     "compression_lr_multiplier",
-                                                     "disable_shape_matching",
-                                                     "scopes_without_shape_matching",
-                                                     "accuracy_aware_training",
-                                                     // NNCF's sample-level keys, kept for the program
-                                                     "model", "model_params", "pretrained", "num_classes",
-                                                     "dataset", "dataset_dir", "batch_size", "batch_size_val",
-                                                     "batch_size_init", "epochs", "optimizer", "weight_decay",
-                                                     "seed", "mode", "workers", "multiprocessing_distributed",
-                                                     "distributed", "print_freq", "test_every_n_epochs",
-                                                     "checkpoint_save_dir", "metrics_dump", "weights",
-                                                     "eval_only", "export_to_onnx", "export_to_ir_via_onnx",
-                                                     "no_strip_on_export", "disable_compression"};
+  static const std::vector<std::string> kTopLevel = {
+      "input_info", "target_device", "compression", "log_dir", "compression_lr_multiplier",
+      "disable_shape_matching", "scopes_without_shape_matching", "accuracy_aware_training",
+      // NNCF's sample-level keys, kept for the program
+      "model", "model_params", "pretrained", "num_classes", "dataset", "dataset_dir", "batch_size",
+      "batch_size_val", "batch_size_init", "epochs", "optimizer", "weight_decay", "seed", "mode", "workers",
+      "multiprocessing_distributed", "distributed", "print_freq", "test_every_n_epochs",
+      "checkpoint_save_dir", "metrics_dump", "weights", "eval_only", "export_to_onnx",
+      "export_to_ir_via_onnx", "no_strip_on_export", "disable_compression"};
   for (const auto& key : root.keys()) {
     if (std::find(kTopLevel.begin(), kTopLevel.end(), key) != kTopLevel.end()) continue;
     for (const auto& known : kTopLevel)

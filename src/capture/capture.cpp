@@ -177,7 +177,8 @@ Captured capture(torch::nn::Module& module, const Forward& forward, const std::v
   for (const auto& b : module.named_buffers()) model.buffers.emplace_back(b.key(), b.value());
   model.training = module.is_training();
   model.set_training = [&module](bool t) { module.train(t); };
-  for (const auto& m : module.named_modules()) model.module_classes[m.key()] = cpp_class_name(m.value()->name());
+  for (const auto& m : module.named_modules())
+    model.module_classes[m.key()] = cpp_class_name(m.value()->name());
   return capture_impl(model, forward, example_inputs, options);
 }
 

@@ -402,16 +402,13 @@ class Parser {
       const bool tagged = rest.substr(0, kScope.size()) == kScope || rest.substr(0, kNncf.size()) == kNncf;
       if (!tagged) fail("expected '# scope=' or '# nncf=' after a node");
       if (rest.substr(0, kScope.size()) == kScope) {
+        // A scope runs to ` nncf=` or to the end of the line.
         rest.remove_prefix(kScope.size());
-        const size_t space = rest.find(' ');
-        scope = std::string(rest.substr(0, space));
-        rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+        const size_t tag = rest.find(" nncf=");
+        scope = std::string(rest.substr(0, tag));
+        rest = tag == std::string_view::npos ? std::string_view() : rest.substr(tag + 1);
       }
-      if (rest.substr(0, kNncf.size()) == kNncf) {
-        nncf_name = std::string(rest.substr(kNncf.size()));
-      } else if (!rest.empty()) {
-        fail("expected 'nncf=' after the scope");
-      }
+      if (rest.substr(0, kNncf.size()) == kNncf) nncf_name = std::string(rest.substr(kNncf.size()));
     }
     Node* n = graph_.create_node(op, std::move(args), types, std::move(scope), nullptr, names);
     n->set_nncf_name(std::move(nncf_name));

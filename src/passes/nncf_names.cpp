@@ -57,7 +57,8 @@ bool is_late_wrapper(const std::string& unwrapped) {
 // skips them, or they are not tensor functions at all).
 bool untraced(const std::string& ns, const std::string& name) {
   static const std::unordered_set<std::string> skipped = {
-      "size", "Int", "Float", "Bool", "NumToTensor", "ScalarImplicit", "dim", "numel", "to", "detach", "item"};
+      "size", "Int",   "Float", "Bool",   "NumToTensor", "ScalarImplicit",
+      "dim",  "numel", "to",    "detach", "item"};
   return ns != "aten" || skipped.count(name) != 0;
 }
 
@@ -97,15 +98,24 @@ const std::unordered_map<std::string, std::string>& functional_names() {
 // Python operators: `x + y` is `__add__`, `x += y` is `__iadd__`.
 const std::unordered_map<std::string, std::pair<std::string, std::string>>& operators() {
   static const std::unordered_map<std::string, std::pair<std::string, std::string>> m = {
-      {"add", {"__add__", "__iadd__"}},      {"sub", {"__sub__", "__isub__"}},
-      {"mul", {"__mul__", "__imul__"}},      {"div", {"__truediv__", "__itruediv__"}},
-      {"rsub", {"__rsub__", "__rsub__"}},    {"pow", {"__pow__", "__ipow__"}},
-      {"select", {"__getitem__", "__getitem__"}}, {"slice", {"__getitem__", "__getitem__"}},
-      {"index", {"__getitem__", "__getitem__"}},  {"eq", {"__eq__", "__eq__"}},
-      {"ne", {"__ne__", "__ne__"}},          {"lt", {"__lt__", "__lt__"}},
-      {"gt", {"__gt__", "__gt__"}},          {"le", {"__le__", "__le__"}},
-      {"ge", {"__ge__", "__ge__"}},          {"neg", {"__neg__", "__neg__"}},
-      {"bitwise_and", {"__and__", "__iand__"}}, {"bitwise_or", {"__or__", "__ior__"}},
+      {"add", {"__add__", "__iadd__"}},
+      {"sub", {"__sub__", "__isub__"}},
+      {"mul", {"__mul__", "__imul__"}},
+      {"div", {"__truediv__", "__itruediv__"}},
+      {"rsub", {"__rsub__", "__rsub__"}},
+      {"pow", {"__pow__", "__ipow__"}},
+      {"select", {"__getitem__", "__getitem__"}},
+      {"slice", {"__getitem__", "__getitem__"}},
+      {"index", {"__getitem__", "__getitem__"}},
+      {"eq", {"__eq__", "__eq__"}},
+      {"ne", {"__ne__", "__ne__"}},
+      {"lt", {"__lt__", "__lt__"}},
+      {"gt", {"__gt__", "__gt__"}},
+      {"le", {"__le__", "__le__"}},
+      {"ge", {"__ge__", "__ge__"}},
+      {"neg", {"__neg__", "__neg__"}},
+      {"bitwise_and", {"__and__", "__iand__"}},
+      {"bitwise_or", {"__or__", "__ior__"}},
   };
   return m;
 }
@@ -154,8 +164,9 @@ std::unordered_set<const Value*> activations(const ir::Graph& graph) {
   for (const Value* in : graph.inputs())
     if (in->role() == InputRole::Data) acts.insert(in);
   for (const Node* n : graph.nodes()) {
-    const bool derived = std::any_of(n->inputs().begin(), n->inputs().end(),
-                                     [&](const ir::Arg& a) { return a.is_value() && acts.count(a.value()) != 0; });
+    const bool derived = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
+      return a.is_value() && acts.count(a.value()) != 0;
+    });
     if (!derived) continue;
     for (const Value* out : n->outputs()) acts.insert(out);
   }
@@ -177,7 +188,9 @@ std::optional<std::string> owner(const Node* n) {
 
 }  // namespace
 
-std::string nncf_input_name(size_t index) { return "/nncf_model_input_" + std::to_string(index); }
+std::string nncf_input_name(size_t index) {
+  return "/nncf_model_input_" + std::to_string(index);
+}
 
 std::string nncf_op_name(const Node& node) {
   const std::string& op = node.op();
@@ -211,7 +224,8 @@ std::vector<std::string> nncf_name_variants(const std::string& name) {
       if (slash == std::string::npos) slash = n.size();
       const std::string component = n.substr(start, slash - start);
       const size_t bracket = component.find('[');
-      out += bracket == std::string::npos ? component : rename(component.substr(0, bracket)) + component.substr(bracket);
+      out += bracket == std::string::npos ? component
+                                          : rename(component.substr(0, bracket)) + component.substr(bracket);
       if (slash < n.size()) out += '/';
       start = slash + 1;
     }
@@ -226,7 +240,9 @@ std::vector<std::string> nncf_name_variants(const std::string& name) {
   // `ConvBNActivation`, which NNCF's checkpoint loader maps to `Conv2dNormActivation`.
   const std::vector<std::function<std::string(const std::string&)>> rules = {
       [&](const std::string& c) { return unwrapped(c, true); },
-      [&](const std::string& c) { return c.rfind("NNCFBatchNorm", 0) == 0 ? std::string("NNCFBatchNorm") : c; },
+      [&](const std::string& c) {
+        return c.rfind("NNCFBatchNorm", 0) == 0 ? std::string("NNCFBatchNorm") : c;
+      },
       [&](const std::string& c) { return unwrapped(c, false); },
       [](const std::string& c) { return c == "Conv2dNormActivation" ? std::string("ConvBNActivation") : c; },
   };
@@ -328,12 +344,13 @@ void assign_nncf_names(ir::Graph& graph, const std::map<std::string, std::string
     const std::string op = nncf_op_name(*n);
     // `x[:, 0]` is one `__getitem__` call, traced as slice + select: the chain takes one name, the
     // last op's.
-    const bool inner_index = op == "__getitem__" && n->outputs().size() == 1 && n->output()->uses().size() == 1 &&
-                             n->output()->uses()[0].user != nullptr &&
+    const bool inner_index = op == "__getitem__" && n->outputs().size() == 1 &&
+                             n->output()->uses().size() == 1 && n->output()->uses()[0].user != nullptr &&
                              nncf_op_name(*n->output()->uses()[0].user) == "__getitem__";
-    const bool traced = !op.empty() && !inner_index && std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
-      return a.is_value() && acts.count(a.value()) != 0;
-    });
+    const bool traced = !op.empty() && !inner_index &&
+                        std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Arg& a) {
+                          return a.is_value() && acts.count(a.value()) != 0;
+                        });
     if (!traced) {
       n->set_nncf_name({});
       continue;

@@ -235,7 +235,8 @@ TEST(QuantizationLog, PlacementWarningsReachTheSinkOnce) {
   reset_log_once();
   testing::SmallCNN net(testing::SmallCNNOptions().width(4));
   // A scope that matches nothing, a 4-bit choice that ANY allows beyond the CPU HW config.
-  const Config config = config_of(R"(, "ignored_scopes": ["conv3", "{re}^head\\."], "weights": {"bits": 4})");
+  const Config config =
+      config_of(R"(, "ignored_scopes": ["conv3", "{re}^head\\."], "validate_scopes": false, "weights": {"bits": 4})");
   auto q = build(net, config);
   build(net, config);  // the same warnings again: not repeated
   auto count = [&](const std::string& text) {
@@ -244,7 +245,7 @@ TEST(QuantizationLog, PlacementWarningsReachTheSinkOnce) {
   };
   EXPECT_EQ(count(R"(compression.ignored_scopes: "conv3" matches no operation of the model)"), 1)
       << messages.size();
-  EXPECT_EQ(count(R"(did you mean "conv1"?)"), 1);
+  EXPECT_EQ(count(R"(the closest names are "conv1")"), 1);
   EXPECT_EQ(count(R"(compression.ignored_scopes: "{re}^head\." matches no operation)"), 1);
   EXPECT_EQ(count("target_device ANY follows the CPU HW config, which does not allow 4-bit"), 1);
   EXPECT_EQ(messages.size(), 3u) << c10::Join("\n", messages);
@@ -274,7 +275,8 @@ TEST(QuantizationLog, EveryScopeListOfTheSectionIsChecked) {
   testing::SmallCNN net(testing::SmallCNNOptions().width(4));
   build(net,
         config_of(
-            R"(, "target_scopes": ["{re}.*"], "weights": {"ignored_scopes": "fc", "target_scopes": ["x1"]},
+            R"(, "target_scopes": ["{re}.*"], "validate_scopes": false,
+      "weights": {"ignored_scopes": "fc", "target_scopes": ["x1"]},
       "activations": {"ignored_scopes": ["x2"], "unified_scale_ops": [["x3", "conv2"]]},
       "scope_overrides": {"weights": {"x4": {"bits": 8}}, "activations": {"conv1": {"bits": 8}}},
       "initializer": {"range": [{"type": "min_max", "target_scopes": ["x5"]}]})"));
@@ -292,6 +294,20 @@ TEST(QuantizationLog, EveryScopeListOfTheSectionIsChecked) {
         << c10::Join("\n", messages);
   }
   EXPECT_EQ(messages.size(), paths.size()) << c10::Join("\n", messages);
+}
+
+// NNCF's validate_scopes (default true): an ignored/target entry that matches no op is an error
+// naming the entry and its path.
+TEST(QuantizationLog, UnmatchedIgnoredScopeIsAnErrorByDefault) {
+  testing::SmallCNN net(testing::SmallCNNOptions().width(4));
+  try {
+    build(net, config_of(R"(, "ignored_scopes": ["conv3"])"));
+    FAIL() << "expected an error";
+  } catch (const c10::Error& e) {
+    const std::string m = e.what_without_backtrace();
+    EXPECT_NE(m.find(R"(compression.ignored_scopes: "conv3" matches no operation)"), std::string::npos) << m;
+    EXPECT_NE(m.find(R"("conv1")"), std::string::npos) << m;
+  }
 }
 
 }  // namespace

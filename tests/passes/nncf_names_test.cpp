@@ -46,7 +46,8 @@ TEST_P(NncfNamesTest, NamesNncfUsesAreTheNodesNames) {
   if (c.file.rfind("inception_v3", 0) == 0 && !std::ifstream(path).good())
     GTEST_SKIP() << path << " is written only by scripts/check-torchvision-capture.sh";
   ASSERT_FALSE(models_dir().empty()) << "NNCF_TEST_MODELS_DIR is not set; run through ctest";
-  ASSERT_TRUE(std::ifstream(path).good()) << path << " is missing (the make_torchscript_models fixture writes it)";
+  ASSERT_TRUE(std::ifstream(path).good())
+      << path << " is missing (the make_torchscript_models fixture writes it)";
   torch::manual_seed(0);
   capture::Captured cap = capture::capture_torchscript_file(path, {torch::randn({2, 3, c.size, c.size})});
   const std::set<std::string> names = all_names(cap.graph);
@@ -87,10 +88,12 @@ const std::vector<std::string> kMobileNetV2 = {
     "MobileNetV2/Sequential[features]/ConvBNActivation[0]/NNCFConv2d[0]/conv2d_0",
     "MobileNetV2/Sequential[features]/ConvBNActivation[0]/NNCFBatchNorm2d[1]/batch_norm_0",
     "MobileNetV2/Sequential[features]/ConvBNActivation[0]/ReLU6[2]/hardtanh_0",
-    "MobileNetV2/Sequential[features]/InvertedResidual[1]/Sequential[conv]/ConvBNActivation[0]/NNCFConv2d[0]/conv2d_0",
+    "MobileNetV2/Sequential[features]/InvertedResidual[1]/Sequential[conv]/ConvBNActivation[0]/NNCFConv2d[0]/"
+    "conv2d_0",
     "MobileNetV2/Sequential[features]/InvertedResidual[1]/Sequential[conv]/NNCFConv2d[1]/conv2d_0",
     "MobileNetV2/Sequential[features]/InvertedResidual[1]/Sequential[conv]/NNCFBatchNorm2d[2]/batch_norm_0",
-    "MobileNetV2/Sequential[features]/InvertedResidual[2]/Sequential[conv]/ConvBNActivation[1]/ReLU6[2]/hardtanh_0",
+    "MobileNetV2/Sequential[features]/InvertedResidual[2]/Sequential[conv]/ConvBNActivation[1]/ReLU6[2]/"
+    "hardtanh_0",
     "MobileNetV2/Sequential[features]/InvertedResidual[2]/Sequential[conv]/NNCFConv2d[2]/conv2d_0",
     "MobileNetV2/Sequential[features]/InvertedResidual[3]/__add___0",
     "MobileNetV2/Sequential[features]/InvertedResidual[10]/__add___0",
@@ -161,7 +164,8 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, NncfNamesTest, ::testing::ValuesIn(cases()
                          });
 
 TEST(NncfNameVariants, OlderNncfSpellings) {
-  const auto v = passes::nncf_name_variants("M/Sequential[f]/Conv2dNormActivation[0]/NNCFBatchNorm2d[1]/batch_norm_0");
+  const auto v =
+      passes::nncf_name_variants("M/Sequential[f]/Conv2dNormActivation[0]/NNCFBatchNorm2d[1]/batch_norm_0");
   const std::set<std::string> got(v.begin(), v.end());
   EXPECT_TRUE(got.count("M/Sequential[f]/Conv2dNormActivation[0]/BatchNorm2d[1]/batch_norm_0"));
   EXPECT_TRUE(got.count("M/Sequential[f]/Conv2dNormActivation[0]/NNCFBatchNorm[1]/batch_norm_0"));
@@ -186,8 +190,7 @@ class ScopeEntriesTest : public ::testing::Test {
 // conv, the classifier and the three downsample branches -- and nothing else.
 TEST_F(ScopeEntriesTest, NncfBinarizationIgnoredScopesSelectTheLayersTheyMean) {
   const std::vector<std::string> ignored = {
-      "{re}ResNet/NNCFLinear\\[fc\\]/.*",
-      "{re}ResNet/NNCFConv2d\\[conv1\\]",
+      "{re}ResNet/NNCFLinear\\[fc\\]/.*", "{re}ResNet/NNCFConv2d\\[conv1\\]",
       "{re}ResNet/Sequential\\[layer2\\]/BasicBlock\\[0\\]/Sequential\\[downsample\\]/.*",
       "{re}ResNet/Sequential\\[layer3\\]/BasicBlock\\[0\\]/Sequential\\[downsample\\]/.*",
       "{re}ResNet/Sequential\\[layer4\\]/BasicBlock\\[0\\]/Sequential\\[downsample\\]/.*"};
@@ -198,17 +201,19 @@ TEST_F(ScopeEntriesTest, NncfBinarizationIgnoredScopesSelectTheLayersTheyMean) {
     if (n->metatype() == ir::Metatype::Conv || n->metatype() == ir::Metatype::Linear)
       if (!filter.considers(*n)) excluded.insert(n->scope());
   EXPECT_EQ(excluded, (std::set<std::string>{"conv1", "fc", "layer2.0.downsample.0", "layer3.0.downsample.0",
-                                              "layer4.0.downsample.0"}));
+                                             "layer4.0.downsample.0"}));
 }
 
 TEST_F(ScopeEntriesTest, BothSpellingsSelectTheSameOp) {
   const ScopeFilter ours({"layer1.0.conv1"}, {});
   const ScopeFilter nncf({"ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv1]/conv2d_0"}, {});
-  for (const ir::Node* n : cap_.graph.nodes()) EXPECT_EQ(ours.considers(*n), nncf.considers(*n)) << n->scope();
+  for (const ir::Node* n : cap_.graph.nodes())
+    EXPECT_EQ(ours.considers(*n), nncf.considers(*n)) << n->scope();
 }
 
 TEST_F(ScopeEntriesTest, AnEntryThatMatchesNothingIsAnErrorNamingItsPathAndTheClosestNames) {
-  const std::vector<std::string> entries = {"ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv9]/conv2d_0"};
+  const std::vector<std::string> entries = {
+      "ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv9]/conv2d_0"};
   try {
     check_scopes(cap_.graph, {{"compression[1].ignored_scopes", &entries}}, true);
     FAIL() << "expected an error";
@@ -216,12 +221,15 @@ TEST_F(ScopeEntriesTest, AnEntryThatMatchesNothingIsAnErrorNamingItsPathAndTheCl
     const std::string m = e.what_without_backtrace();
     EXPECT_NE(m.find("compression[1].ignored_scopes"), std::string::npos) << m;
     EXPECT_NE(m.find("NNCFConv2d[conv9]"), std::string::npos) << m;
-    EXPECT_NE(m.find("\"ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv1]/conv2d_0\""), std::string::npos) << m;
+    EXPECT_NE(m.find("\"ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv1]/conv2d_0\""),
+              std::string::npos)
+        << m;
     EXPECT_NE(m.find("validate_scopes"), std::string::npos) << m;
   }
   // Our spelling gets hints in our spelling.
   const std::vector<std::string> ours = {"layer1.0.conv9"};
-  const std::vector<std::string> warnings = check_scopes(cap_.graph, {{"compression.target_scopes", &ours}}, false);
+  const std::vector<std::string> warnings =
+      check_scopes(cap_.graph, {{"compression.target_scopes", &ours}}, false);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("\"layer1.0.conv1\""), std::string::npos) << warnings[0];
   // A model input is a location too.

@@ -77,7 +77,7 @@ struct ScopeList {
 /// `/nncf_model_input_0`). An entry that matches none throws c10::Error naming the entry, its
 /// path and the closest names, spelled as the entry is; with `strict` false the same message is
 /// returned instead (one per entry) for the caller to warn with. `file` prefixes the paths.
-std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<ScopeList>& lists, bool strict,
-                                      const std::string& file = {});
+std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<ScopeList>& lists,
+                                      bool strict, const std::string& file = {});
 
 }  // namespace nncf

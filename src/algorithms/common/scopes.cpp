@@ -14,11 +14,14 @@ namespace {
 
 constexpr const char* kRegex = "{re}";
 
-bool is_regex(const std::string& entry) { return entry.find(kRegex) != std::string::npos; }
+bool is_regex(const std::string& entry) {
+  return entry.find(kRegex) != std::string::npos;
+}
 
 // NNCF removes every `{re}` of an entry, wherever it stands.
 std::string strip_regex_marks(std::string entry) {
-  for (size_t at = entry.find(kRegex); at != std::string::npos; at = entry.find(kRegex, at)) entry.erase(at, 4);
+  for (size_t at = entry.find(kRegex); at != std::string::npos; at = entry.find(kRegex, at))
+    entry.erase(at, 4);
   return entry;
 }
 
@@ -65,8 +68,8 @@ bool ScopeMatcher::matches_any(const std::vector<std::string>& names) const {
   return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return matches(n); });
 }
 
-std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<ScopeList>& lists, bool strict,
-                                      const std::string& file) {
+std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<ScopeList>& lists,
+                                      bool strict, const std::string& file) {
   std::vector<std::vector<std::string>> names;
   size_t data = 0;
   for (const ir::Value* in : graph.inputs()) {
@@ -79,7 +82,8 @@ std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<
     if (list.entries == nullptr) continue;
     for (const std::string& entry : *list.entries) {
       const ScopeMatcher m({entry});
-      if (std::any_of(names.begin(), names.end(), [&](const auto& ns) { return m.matches_any(ns); })) continue;
+      if (std::any_of(names.begin(), names.end(), [&](const auto& ns) { return m.matches_any(ns); }))
+        continue;
       // The closest names in the entry's own spelling: nncf-cpp's scopes or NNCF's names.
       const bool nncf = is_nncf_spelling(entry);
       const std::string target = strip_regex_marks(entry);
@@ -92,11 +96,13 @@ std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<
       std::sort(close.begin(), close.end());
       close.erase(std::unique(close.begin(), close.end()), close.end());
       std::vector<std::string> hints;
-      for (size_t i = 0; i < close.size() && hints.size() < 3; ++i) hints.push_back("\"" + close[i].second + "\"");
+      for (size_t i = 0; i < close.size() && hints.size() < 3; ++i)
+        hints.push_back("\"" + close[i].second + "\"");
       std::string message = c10::str(
           file, list.path, ": \"", entry, "\" matches no operation of the model",
           hints.empty() ? std::string() : c10::str("; the closest names are ", c10::Join(", ", hints)),
-          ". `nncf-capture MODEL --scopes` lists every name (nncf-cpp's and NNCF's); \"validate_scopes\": false ",
+          ". `nncf-capture MODEL --scopes` lists every name (nncf-cpp's and NNCF's); \"validate_scopes\": "
+          "false ",
           "in the section makes this a warning");
       TORCH_CHECK(!strict, "nncf: ", message);
       messages.push_back(std::move(message));

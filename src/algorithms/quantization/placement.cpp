@@ -324,7 +324,8 @@ void Placer::warn_unmatched_scopes() {
   for (const std::string& m : check_scopes(graph_, checked, config_.validate_scopes, file_prefix())) warn(m);
   std::vector<ScopeList> others;
   for (size_t i = 0; i < config_.activations.unified_scale_ops.size(); ++i)
-    others.push_back({c10::str(s, ".activations.unified_scale_ops[", i, "]"), &config_.activations.unified_scale_ops[i]});
+    others.push_back(
+        {c10::str(s, ".activations.unified_scale_ops[", i, "]"), &config_.activations.unified_scale_ops[i]});
   std::vector<std::vector<std::string>> singles;
   singles.reserve(config_.weight_overrides.size() + config_.activation_overrides.size());
   for (const auto* overrides : {&config_.weight_overrides, &config_.activation_overrides}) {
@@ -341,15 +342,17 @@ void Placer::warn_unmatched_range_init() {
   if (!config_.range_init_per_layer) return;
   for (size_t i = 0; i < config_.range_init.size(); ++i) {
     const RangeInitConfig& r = config_.range_init[i];
-    for (const auto& [list, key] : {std::pair{&r.target_scopes, "target_scopes"}, {&r.ignored_scopes, "ignored_scopes"}}) {
+    for (const auto& [list, key] :
+         {std::pair{&r.target_scopes, "target_scopes"}, {&r.ignored_scopes, "ignored_scopes"}}) {
       for (const std::string& entry : *list) {
         const ScopeMatcher m({entry});
         if (std::any_of(setup_.quantizers.begin(), setup_.quantizers.end(),
                         [&](const QuantizerSpec& q) { return m.matches_any(q.names); }))
           continue;
-        warn(c10::str(section_path(), ".initializer.range[", i, "].", key, ": \"", entry,
-                      "\" matches no quantizer (neither its id, `<op>|WEIGHT`, `<op>|OUTPUT`, `<op>|INPUT<port>`, ",
-                      "nor an op it feeds), so it changes nothing"));
+        warn(c10::str(
+            section_path(), ".initializer.range[", i, "].", key, ": \"", entry,
+            "\" matches no quantizer (neither its id, `<op>|WEIGHT`, `<op>|OUTPUT`, `<op>|INPUT<port>`, ",
+            "nor an op it feeds), so it changes nothing"));
       }
     }
   }
@@ -357,7 +360,8 @@ void Placer::warn_unmatched_range_init() {
 
 void Placer::name_quantizers() {
   std::unordered_map<std::string, std::string> nncf;  // scope -> NNCF name
-  for (const Node* n : graph_.nodes()) nncf[n->scope()] = n->nncf_name().empty() ? n->scope() : n->nncf_name();
+  for (const Node* n : graph_.nodes())
+    nncf[n->scope()] = n->nncf_name().empty() ? n->scope() : n->nncf_name();
   std::unordered_map<std::string, size_t> input_index;
   for (const Value* in : graph_.inputs())
     if (in->role() == ir::InputRole::Data) input_index.emplace(in->name(), input_index.size());
@@ -373,7 +377,8 @@ void Placer::name_quantizers() {
           ids.push_back(nncf_of(q.consumer_scopes.front()) + "|WEIGHT");
           break;
         case InsertionPoint::Kind::PostOp:
-          ids.push_back(c10::str(nncf_of(p.target), "|OUTPUT", p.port == 0 ? std::string() : std::to_string(p.port)));
+          ids.push_back(
+              c10::str(nncf_of(p.target), "|OUTPUT", p.port == 0 ? std::string() : std::to_string(p.port)));
           break;
         case InsertionPoint::Kind::PreOp:
           ids.push_back(c10::str(nncf_of(p.target), "|INPUT", p.port));

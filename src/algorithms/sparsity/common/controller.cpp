@@ -46,7 +46,8 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
   }
   const std::vector<ScopeList> lists = {{config_.path + ".ignored_scopes", &config_.ignored_scopes},
                                         {config_.path + ".target_scopes", &config_.target_scopes}};
-  for (const std::string& m : check_scopes(model_->graph(), lists, config_.validate_scopes)) log_warning_once(m);
+  for (const std::string& m : check_scopes(model_->graph(), lists, config_.validate_scopes))
+    log_warning_once(m);
   const ScopeFilter filter(config_.ignored_scopes, config_.target_scopes);
   std::map<std::string, size_t> index;  // weight -> position in weights_
   for (const ir::Node* n : model_->graph().nodes()) {
