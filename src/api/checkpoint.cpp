@@ -69,14 +69,15 @@ std::string first_difference(const Json& saved, const Json& ours, const std::str
 }
 
 // What changes the compression: the top-level keys that every algorithm reads (target_device,
-// default ANY; compression_lr_multiplier), then each algorithm section (an object `compression` is a
-// one-element list). Everything else (input_info, a training loop's own keys) may change.
+// default ANY; compression_lr_multiplier; ignored_scopes and target_scopes), then each algorithm section (an
+// object `compression` is a one-element list). Everything else (input_info, a training loop's own keys) may
+// change.
 std::string config_difference(const Json& saved, const Json& ours, const Config& config) {
   auto top = [](const Json& root) {
     Json t = Json::object();
     t["target_device"] = root.contains("target_device") ? root["target_device"] : Json("ANY");
-    if (root.contains("compression_lr_multiplier"))
-      t["compression_lr_multiplier"] = root["compression_lr_multiplier"];
+    for (const char* key : {"compression_lr_multiplier", "ignored_scopes", "target_scopes"})
+      if (root.contains(key)) t[key] = root[key];
     return t;
   };
   if (std::string d = first_difference(top(saved), top(ours), ""); !d.empty()) return d;

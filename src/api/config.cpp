@@ -102,7 +102,9 @@ Config Config::from_string(const std::string& text, const std::string& source) {
       "batch_size_val", "batch_size_init", "epochs", "optimizer", "weight_decay", "seed", "mode", "workers",
       "multiprocessing_distributed", "distributed", "print_freq", "test_every_n_epochs",
       "checkpoint_save_dir", "metrics_dump", "weights", "eval_only", "export_to_onnx",
-      "export_to_ir_via_onnx", "no_strip_on_export", "disable_compression"};
+      "export_to_ir_via_onnx", "no_strip_on_export", "disable_compression",
+      // appended to every algorithm's own lists
+      "ignored_scopes", "target_scopes"};
   for (const auto& key : root.keys()) {
     if (std::find(kTopLevel.begin(), kTopLevel.end(), key) != kTopLevel.end()) continue;
     for (const auto& known : kTopLevel)
@@ -132,6 +134,9 @@ Config Config::from_string(const std::string& text, const std::string& source) {
     aat["mode"].as_enum({"adaptive_compression_level", "early_exit"});
     config.accuracy_aware_training_ = aat;
   }
+  std::vector<std::string> top_ignored, top_target;
+  if (root.has("ignored_scopes")) top_ignored = root["ignored_scopes"].as_scopes();
+  if (root.has("target_scopes")) top_target = root["target_scopes"].as_scopes();
   if (root.has("compression")) {
     ConfigNode compression = root["compression"];
     std::vector<ConfigNode> sections =
@@ -140,7 +145,8 @@ Config Config::from_string(const std::string& text, const std::string& source) {
       section.expect_object();
       ConfigNode algorithm = section["algorithm"];
       if (!algorithm.exists()) algorithm.fail("required key is missing");
-      config.compression_.push_back({algorithm.as_enum(known_algorithm_names()), section});
+      config.compression_.push_back(
+          {algorithm.as_enum(known_algorithm_names()), section, top_ignored, top_target});
     }
   }
   return config;

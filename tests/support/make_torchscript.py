@@ -52,6 +52,7 @@ MODELS = {
     "vgg11_bn": {},
     "regnet_x_400mf": {},
     "mnasnet0_5": {},
+    "inception_v3": {"aux_logits": False, "init_weights": False, "transform_input": True},
 }
 # Forms the suite uses of some models (both are written when the model is named): vgg11_bn's files
 # are 500 MB each, alexnet's 230 MB.
@@ -59,7 +60,6 @@ SUITE_FORMS = {"vgg11_bn": ("traced",), "alexnet": ("traced",)}
 # Written only when named: too slow for the suite, checked by scripts/check-torchvision-capture.sh.
 EXTRA = {
     "convnext_tiny": {},
-    "inception_v3": {"aux_logits": False, "init_weights": False},
     "resnext50_32x4d": {},
 }
 

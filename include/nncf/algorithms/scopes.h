@@ -67,11 +67,23 @@ class ScopeFilter {
   ScopeMatcher target_;
 };
 
+/// A section's list with the config's top-level list appended: how NNCF applies top-level
+/// `ignored_scopes` / `target_scopes` to every algorithm (AlgorithmConfig::top_ignored_scopes).
+inline std::vector<std::string> with_top_level(std::vector<std::string> section,
+                                               const std::vector<std::string>& top) {
+  section.insert(section.end(), top.begin(), top.end());
+  return section;
+}
+
 /// A list of scope entries and where the config holds it (`compression[0].ignored_scopes`).
 struct ScopeList {
   std::string path;
   const std::vector<std::string>* entries = nullptr;
 };
+
+/// Whether any entry of `lists` is in NNCF's spelling: statistics tables then name layers and
+/// quantizers as NNCF does.
+bool uses_nncf_spelling(const std::vector<ScopeList>& lists);
 
 /// NNCF's `validate_scopes`: every entry of `lists` must match some op of `graph` (or a data input,
 /// `/nncf_model_input_0`). An entry that matches none throws c10::Error naming the entry, its

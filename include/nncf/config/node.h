@@ -111,6 +111,11 @@ struct AlgorithmConfig {
   std::string name;
   /// The section; `section.path()` is `compression` or `compression[i]`.
   ConfigNode section;
+  /// The config's top-level `ignored_scopes` / `target_scopes`: NNCF appends them to every
+  /// algorithm's own lists (nncf/config/extractors.py); validated as `ignored_scopes` /
+  /// `target_scopes` at the root.
+  std::vector<std::string> top_ignored_scopes;
+  std::vector<std::string> top_target_scopes;
   const std::string& path() const { return section.path(); }
 };
 

@@ -44,6 +44,13 @@ bool is_nncf_spelling(const std::string& entry) {
          e.find('.') == std::string::npos;
 }
 
+bool uses_nncf_spelling(const std::vector<ScopeList>& lists) {
+  for (const ScopeList& l : lists)
+    for (const std::string& e : *l.entries)
+      if (is_nncf_spelling(e)) return true;
+  return false;
+}
+
 ScopeMatcher::ScopeMatcher(const std::vector<std::string>& patterns) {
   for (const std::string& p : patterns) {
     if (!is_regex(p)) {

@@ -394,6 +394,20 @@ Statistics QuantizationController::statistics() const {
       stats.values["compression.weight_bits." + q.spec.weight] =
           static_cast<double>(q.module->bits() + (q.spec.half_range ? 1 : 0));
   }
+  // Quantizers are named as the config names locations: NNCF's ids when its entries use NNCF's names.
+  std::vector<ScopeList> lists = {{"", &config_.ignored_scopes},
+                                  {"", &config_.target_scopes},
+                                  {"", &config_.top_ignored_scopes},
+                                  {"", &config_.top_target_scopes},
+                                  {"", &config_.weights.ignored_scopes},
+                                  {"", &config_.weights.target_scopes},
+                                  {"", &config_.activations.ignored_scopes},
+                                  {"", &config_.activations.target_scopes}};
+  for (const RangeInitConfig& r : config_.range_init) {
+    lists.push_back({"", &r.target_scopes});
+    lists.push_back({"", &r.ignored_scopes});
+  }
+  const bool nncf_spelling = uses_nncf_spelling(lists);
   StatisticsTable layers{"Quantization: quantizers",
                          {"quantizer", "bits", "mode", "granularity", "signed", "enabled", "range"},
                          {}};
@@ -401,7 +415,8 @@ Statistics QuantizationController::statistics() const {
     const std::string bits = q.spec.half_range ? c10::str(q.module->bits(), " (of 8, overflow fix)")
                                                : std::to_string(q.module->bits());
     layers.rows.push_back(
-        {q.spec.id, bits, to_string(q.spec.config.mode),
+        {nncf_spelling && !q.spec.nncf_id.empty() ? q.spec.nncf_id : q.spec.id, bits,
+         to_string(q.spec.config.mode),
          q.spec.config.per_channel ? c10::str("per-channel(", q.spec.channels, ")") : "per-tensor",
          q.module->is_signed() ? "yes" : "no", q.module->is_enabled() ? "yes" : "no", format_range(q)});
   }

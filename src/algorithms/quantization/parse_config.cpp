@@ -221,6 +221,8 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   if (node.has("params")) q.staged = parse_staged(node["params"]);
   if (node.has("ignored_scopes")) q.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_scopes")) q.target_scopes = node["target_scopes"].as_scopes();
+  q.top_ignored_scopes = algorithm.top_ignored_scopes;
+  q.top_target_scopes = algorithm.top_target_scopes;
   if (node.has("validate_scopes")) q.validate_scopes = node["validate_scopes"].as_bool();
   if (node.has("compression_lr_multiplier"))
     q.compression_lr_multiplier = node["compression_lr_multiplier"].as_double(0, HUGE_VAL);

@@ -25,7 +25,8 @@ Placer::Placer(const ir::Graph& graph, const QuantizationConfig& config, const P
     : graph_(graph),
       config_(config),
       in_(inputs),
-      section_(config.ignored_scopes, config.target_scopes),
+      section_(with_top_level(config.ignored_scopes, config.top_ignored_scopes),
+               with_top_level(config.target_scopes, config.top_target_scopes)),
       weights_filter_(config.weights.ignored_scopes, config.weights.target_scopes),
       activations_filter_(config.activations.ignored_scopes, config.activations.target_scopes) {
   for (const ScopeOverride& o : config.weight_overrides)
@@ -320,6 +321,8 @@ void Placer::warn_unmatched_scopes() {
       {s + ".weights.target_scopes", &config_.weights.target_scopes},
       {s + ".activations.ignored_scopes", &config_.activations.ignored_scopes},
       {s + ".activations.target_scopes", &config_.activations.target_scopes},
+      {"ignored_scopes", &config_.top_ignored_scopes},
+      {"target_scopes", &config_.top_target_scopes},
   };
   for (const std::string& m : check_scopes(graph_, checked, config_.validate_scopes, file_prefix())) warn(m);
   std::vector<ScopeList> others;

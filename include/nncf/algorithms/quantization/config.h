@@ -138,6 +138,9 @@ struct QuantizationConfig {
   /// Section-level scopes, exact node names or `{re}` regexes (searched, not fully matched).
   std::vector<std::string> ignored_scopes;
   std::vector<std::string> target_scopes;
+  /// The config's top-level `ignored_scopes` / `target_scopes`, applied after the section's.
+  std::vector<std::string> top_ignored_scopes;
+  std::vector<std::string> top_target_scopes;
   /// `validate_scopes`: an `ignored_scopes` / `target_scopes` entry (the section's, or its weights'
   /// or activations') that matches no op is an error; false makes it a warning. Default true.
   bool validate_scopes = true;

@@ -82,6 +82,9 @@ struct SparsityConfig {
   /// Section-level scopes, exact node names or `{re}` regexes.
   std::vector<std::string> ignored_scopes;
   std::vector<std::string> target_scopes;
+  /// The config's top-level `ignored_scopes` / `target_scopes`, applied after the section's.
+  std::vector<std::string> top_ignored_scopes;
+  std::vector<std::string> top_target_scopes;
   /// `validate_scopes`: a scope entry that matches no op is an error; false makes it a warning.
   bool validate_scopes = true;
   /// `initializer.batchnorm_adaptation.num_bn_adaptation_samples` (magnitude only): 0 when

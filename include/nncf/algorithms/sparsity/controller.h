@@ -32,6 +32,7 @@ struct SparsifiedWeight {
   std::string weight;               ///< the parameter's name
   std::vector<std::string> scopes;  ///< ops that use it
   std::string name;                 ///< the mask module's name under `nncf_hooks`
+  std::string nncf_name;            ///< NNCF's name of the first op that uses it (may be empty)
 };
 
 class SparsityController : public CompressionController {
@@ -96,6 +97,8 @@ class SparsityController : public CompressionController {
   InitData init_data_;
   double level_ = 0.0;
   bool frozen_ = false;
+  /// The config named layers in NNCF's spelling: statistics do too.
+  bool nncf_spelling_ = false;
   runtime::TransformationLayout layout_;
 };
 

@@ -45,10 +45,14 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
     if (v->role() == ir::InputRole::Parameter) shapes[v->name()] = model_->tensor(v->name()).sizes().vec();
   }
   const std::vector<ScopeList> lists = {{config_.path + ".ignored_scopes", &config_.ignored_scopes},
-                                        {config_.path + ".target_scopes", &config_.target_scopes}};
+                                        {config_.path + ".target_scopes", &config_.target_scopes},
+                                        {"ignored_scopes", &config_.top_ignored_scopes},
+                                        {"target_scopes", &config_.top_target_scopes}};
   for (const std::string& m : check_scopes(model_->graph(), lists, config_.validate_scopes))
     log_warning_once(m);
-  const ScopeFilter filter(config_.ignored_scopes, config_.target_scopes);
+  nncf_spelling_ = uses_nncf_spelling(lists);
+  const ScopeFilter filter(with_top_level(config_.ignored_scopes, config_.top_ignored_scopes),
+                           with_top_level(config_.target_scopes, config_.top_target_scopes));
   std::map<std::string, size_t> index;  // weight -> position in weights_
   for (const ir::Node* n : model_->graph().nodes()) {
     const ir::Value* w = weight_of(*n, shapes);
@@ -60,7 +64,7 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
     index[w->name()] = weights_.size();
     std::string hook = w->name();
     std::replace(hook.begin(), hook.end(), '.', '_');
-    weights_.push_back({w->name(), {n->scope()}, c10::str(hook, "|", config_.algorithm)});
+    weights_.push_back({w->name(), {n->scope()}, c10::str(hook, "|", config_.algorithm), n->nncf_name()});
   }
   for (const SparsifiedWeight& w : weights_) {
     layout_.insert({runtime::InsertionPoint::weight(w.weight)}, make(model_->tensor(w.weight)), w.name,
@@ -141,15 +145,18 @@ CompressionStage SparsityController::compression_stage() const {
 Statistics SparsityController::statistics() const {
   torch::NoGradGuard no_grad;
   Statistics stats;
-  StatisticsTable layers{
-      c10::str(config_.algorithm, ": sparsity per layer"), {"weight", "shape", "sparsity"}, {}};
+  StatisticsTable layers{c10::str(config_.algorithm, ": sparsity per layer"),
+                         {nncf_spelling_ ? "layer" : "weight", "shape", "sparsity"},
+                         {}};
   for (size_t i = 0; i < weights_.size(); ++i) {
     const torch::Tensor m = binary_mask(i);
     const double sparsity =
         1.0 - m.sum().item<double>() / static_cast<double>(std::max<int64_t>(m.numel(), 1));
     std::ostringstream shape;
     shape << m.sizes();
-    layers.rows.push_back({weights_[i].weight, shape.str(), percent(sparsity)});
+    const SparsifiedWeight& w = weights_[i];
+    layers.rows.push_back(
+        {nncf_spelling_ && !w.nncf_name.empty() ? w.nncf_name : w.weight, shape.str(), percent(sparsity)});
   }
   add_statistics(stats, layers);
   stats.tables.insert(stats.tables.begin(), layers);

@@ -181,6 +181,8 @@ SparsityConfig SparsityConfig::parse(const AlgorithmConfig& algorithm) {
   if (node.has("initializer")) c.num_bn_adaptation_samples = parse_initializer(node["initializer"]);
   if (node.has("ignored_scopes")) c.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_scopes")) c.target_scopes = node["target_scopes"].as_scopes();
+  c.top_ignored_scopes = algorithm.top_ignored_scopes;
+  c.top_target_scopes = algorithm.top_target_scopes;
   if (node.has("validate_scopes")) c.validate_scopes = node["validate_scopes"].as_bool();
   if (node.has("compression_lr_multiplier"))
     c.compression_lr_multiplier = node["compression_lr_multiplier"].as_double(0, HUGE_VAL);
