@@ -186,6 +186,97 @@ std::optional<std::string> owner(const Node* n) {
   return std::nullopt;
 }
 
+bool is_container(const std::string& cls) {
+  return cls == "Sequential" || cls == "ModuleList" || cls == "ModuleDict";
+}
+
+size_t depth_of(const std::string& path) {
+  return path.empty() ? 0 : 1 + static_cast<size_t>(std::count(path.begin(), path.end(), '.'));
+}
+
+// Note [Ops after a block's last module]: data flow cannot tell whether the ops after the last
+// module of a block (BasicBlock's final relu, or the pool and flatten after ResNet's last block)
+// run in that block's forward or in its caller's; the inference keeps them in the block. Where
+// other instances of the same class end with fewer such ops (every other BasicBlock ends with its
+// relu), the extra ones are the caller's: they move up to the parent, deepest blocks first, and
+// are compared again there (the pool and flatten after the last Sequential are ResNet's). Those of
+// a container (Sequential, ModuleList) always move: its forward runs nothing of its own. An op
+// that reads a value from outside the block (the residual add of the block's input) is the
+// block's own, and so is everything before it. A class with one instance keeps what the
+// inference gave it.
+void hoist_trailing_ops(const ir::Graph& graph, const std::unordered_set<const Node*>& inferred,
+                        const std::unordered_map<const Node*, size_t>& order,
+                        const std::map<std::string, std::string>& module_classes,
+                        std::unordered_map<const Node*, std::string>& module_of) {
+  auto prefix = [](const std::string& path, size_t depth) {
+    size_t end = 0;
+    for (size_t i = 0; i < depth && end != std::string::npos; ++i) end = path.find('.', i == 0 ? 0 : end + 1);
+    return end == std::string::npos ? path : path.substr(0, end);
+  };
+  auto inside = [](const std::string& block, const std::string& m) {
+    return m == block || encloses(block, m);
+  };
+  size_t deepest = 0;
+  for (const auto& [path, cls] : module_classes) deepest = std::max(deepest, depth_of(path));
+  for (size_t depth = deepest; depth >= 1; --depth) {
+    // The last op that runs inside each block of this depth, other than the block's own inferred ops.
+    std::map<std::string, size_t> last_inside;
+    std::map<std::string, std::vector<const Node*>> own;  // the block's own inferred ops, in order
+    for (const Node* n : graph.nodes()) {
+      if (nncf_op_name(*n).empty()) continue;
+      const std::string& m = module_of.at(n);
+      if (depth_of(m) < depth) continue;
+      if (inferred.count(n) && depth_of(m) == depth) {
+        own[m].push_back(n);
+        continue;
+      }
+      size_t& last = last_inside[prefix(m, depth)];
+      last = std::max(last, order.at(n));
+    }
+    // The trailing ops of each block that ran here, by class; `pinned`: how many of them stay
+    // whatever the other instances do.
+    struct Tail {
+      std::vector<const Node*> ops;
+      size_t pinned = 0;
+    };
+    std::map<std::string, std::map<std::string, Tail>> tails;  // class -> block -> tail
+    for (const auto& [block, last] : last_inside) {
+      auto cls = module_classes.find(block);
+      if (cls == module_classes.end()) continue;
+      Tail& tail = tails[cls->second][block];
+      for (const Node* n : own[block]) {
+        if (order.at(n) < last) continue;
+        tail.ops.push_back(n);
+        for (const ir::Arg& a : n->inputs()) {
+          if (!a.is_value() || a.value()->is_graph_input() || a.value()->producer() == nullptr) continue;
+          auto producer = module_of.find(a.value()->producer());
+          if (producer != module_of.end() && !inside(block, producer->second)) tail.pinned = tail.ops.size();
+        }
+      }
+    }
+    for (auto& [cls, blocks] : tails) {
+      if (is_container(cls)) {
+        // A container's forward runs its children and nothing else.
+        for (auto& [block, tail] : blocks)
+          for (const Node* n : tail.ops) module_of[n] = parent_path(block);
+        continue;
+      }
+      if (blocks.size() < 2) continue;
+      // The longest run of op names every instance ends with, from the block's last module on.
+      const std::vector<const Node*>& first = blocks.begin()->second.ops;
+      size_t common = first.size();
+      for (const auto& [block, tail] : blocks) {
+        size_t k = 0;
+        while (k < common && k < tail.ops.size() && nncf_op_name(*tail.ops[k]) == nncf_op_name(*first[k]))
+          ++k;
+        common = k;
+      }
+      for (auto& [block, tail] : blocks)
+        for (size_t k = std::max(common, tail.pinned); k < tail.ops.size(); ++k)
+          module_of[tail.ops[k]] = parent_path(block);
+    }
+  }
+}
 }  // namespace
 
 std::string nncf_input_name(size_t index) {
@@ -288,10 +379,12 @@ void assign_nncf_names(ir::Graph& graph, const std::map<std::string, std::string
   };
 
   const std::unordered_set<const Value*> acts = activations(graph);
+  std::unordered_map<const Node*, std::string> module_of;  // the module each op is called in
   std::unordered_map<const Node*, std::string> block_of;
   std::unordered_map<const Node*, size_t> order;
+  std::unordered_set<const Node*> inferred;  // ops placed in a block by data flow alone
   std::set<std::string> used;  // parameterless modules an op was attributed to
-  std::map<std::pair<std::string, std::string>, size_t> calls;  // (scope, op) -> calls so far
+  std::set<std::string> entered;  // modules an op ran in so far, with their ancestors
   for (Node* n : graph.nodes()) {
     std::string module;
     if (n->module()) {
@@ -326,22 +419,43 @@ void assign_nncf_names(ir::Graph& graph, const std::map<std::string, std::string
           break;
         }
       }
+      // Else a module the caller of the block runs next: a sibling of an enclosing block, or the
+      // first module of such a Sequential (a classifier's Dropout).
       for (std::string up = block; !found && !up.empty();) {
         up = parent_path(up);
         for (const std::string& child : children_of(up)) {
-          if (runs(class_of(child), op) && used.count(child) == 0) {
-            module = child;
-            found = true;
-            break;
+          std::string candidate = child;
+          if (is_container(class_of(child)) && !children_of(child).empty())
+            candidate = children_of(child).front();
+          if (candidate != child && entered.count(child) != 0) continue;
+          for (const std::string& c : {child, candidate}) {
+            if (runs(class_of(c), op) && used.count(c) == 0) {
+              module = c;
+              found = true;
+              break;
+            }
           }
+          if (found) break;
         }
       }
       if (found) used.insert(module);
+      if (!found) inferred.insert(n);
     }
     order[n] = order.size() + 1;
     block_of[n] = children_of(module).empty() ? parent_path(module) : module;
+    module_of[n] = module;
+    for (std::string m = module; !m.empty(); m = parent_path(m))
+      if (!entered.insert(m).second) break;
+  }
+  hoist_trailing_ops(graph, inferred, order, module_classes, module_of);
 
-    const std::string op = nncf_op_name(*n);
+  std::map<std::pair<std::string, std::string>, size_t> calls;  // (scope, op) -> calls so far
+  for (Node* n : graph.nodes()) {
+    const std::string& module = module_of[n];
+    std::string op = nncf_op_name(*n);
+    // nn.ReLU6 is a Hardtanh: its forward is `F.hardtanh(x, 0, 6, inplace)`, whatever the C++
+    // module calls.
+    if (!op.empty() && op.rfind("relu6", 0) == 0 && class_of(module) == "ReLU6") op = "hardtanh";
     // `x[:, 0]` is one `__getitem__` call, traced as slice + select: the chain takes one name, the
     // last op's.
     const bool inner_index = op == "__getitem__" && n->outputs().size() == 1 &&

@@ -31,11 +31,13 @@ void describe(std::ostream& stream, const ModelOptions& o) {
 
 /// A backbone as a Classifier. The backbone's children become this module's, under the same names
 /// (so parameters read `conv1.weight`, not `net.conv1.weight`); forward is the backbone's, which
-/// runs those same children. The backbones keep no state of their own beyond their children.
+/// runs those same children. The backbones keep no state of their own beyond their children. The
+/// class name is the backbone's (`ResNet`), the root of NNCF's names.
 template <typename Net>
 class ZooModelImpl : public ClassifierImpl {
  public:
-  ZooModelImpl(Net net, ModelOptions options) : net_(std::move(net)), options_(std::move(options)) {
+  ZooModelImpl(Net net, ModelOptions options)
+      : ClassifierImpl(net->name()), net_(std::move(net)), options_(std::move(options)) {
     for (const auto& child : net_->named_children()) register_module(child.key(), child.value());
   }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/weights_io.h"  // save_weights, load_weights of these models
@@ -45,6 +46,9 @@ struct ModelOptions {
 /// A zoo model: one image batch [N, C, H, W] in, logits [N, num_classes] out.
 class ClassifierImpl : public torch::nn::Module {
  public:
+  ClassifierImpl() = default;
+  /// `name`: the class name (NNCF's names start with it: `ResNet/NNCFConv2d[conv1]/conv2d_0`).
+  explicit ClassifierImpl(std::string name) : Module(std::move(name)) {}
   virtual torch::Tensor forward(torch::Tensor x) = 0;
 };
 TORCH_MODULE(Classifier);

@@ -16,7 +16,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "nncf/algorithms/scopes.h"
+#include "nncf/algorithms/sparsity/controller.h"
 #include "nncf/api/compression.h"
+#include "nncf/capture/capture.h"
 
 namespace nncf_sample {
 namespace {
@@ -289,6 +292,91 @@ TEST(ModelsCapture, ResNet18CapturesAndCompresses) {
 
 TEST(ModelsCapture, MobileNetV2CapturesAndCompresses) {
   expect_captures(options("mobilenet_v2", 0.5, true, 10, 3), {1, 3, 32, 32});
+}
+
+// NNCF's names of the zoo's C++ modules: the class names are torchvision's, so the names of the
+// layers equal those NNCF gives torchvision's models (written here from NNCF's reference graphs and
+// sample configs). Where the C++ forward runs an op functionally rather than through a registered
+// module (ResNet's relu and pools) or out of place (`relu`, `+`), the name is the one NNCF gives
+// that call in that module (`ResNet/relu_0`, `BasicBlock[0]/__add___0`).
+std::set<std::string> nncf_names_of(Classifier& net, const std::vector<int64_t>& input) {
+  torch::manual_seed(0);
+  nncf::capture::Captured cap = nncf::capture::capture_module(net, {torch::randn(input)});
+  std::set<std::string> names;
+  for (const nncf::ir::Node* n : cap.graph.nodes())
+    for (const std::string& name : nncf::names_of(*n)) names.insert(name);
+  return names;
+}
+
+TEST(ModelsNncfNames, ResNetLayersAreNamedAsInNncf) {
+  Classifier r18 = make_model(options("resnet18", 0.25, false));
+  const std::set<std::string> names = nncf_names_of(r18, {1, 3, 64, 64});
+  for (const char* expected : {
+           "ResNet/NNCFConv2d[conv1]/conv2d_0", "ResNet/NNCFBatchNorm2d[bn1]/batch_norm_0", "ResNet/relu_0",
+           "ResNet/max_pool2d_0", "ResNet/Sequential[layer1]/BasicBlock[0]/NNCFConv2d[conv1]/conv2d_0",
+           "ResNet/Sequential[layer1]/BasicBlock[0]/NNCFBatchNorm2d[bn2]/batch_norm_0",
+           "ResNet/Sequential[layer1]/BasicBlock[0]/relu_0", "ResNet/Sequential[layer1]/BasicBlock[0]/relu_1",
+           "ResNet/Sequential[layer1]/BasicBlock[0]/__add___0",
+           "ResNet/Sequential[layer1]/BasicBlock[1]/NNCFConv2d[conv2]/conv2d_0",
+           "ResNet/Sequential[layer2]/BasicBlock[0]/Sequential[downsample]/NNCFBatchNorm2d[1]/batch_norm_0",
+           "ResNet/Sequential[layer4]/BasicBlock[0]/Sequential[downsample]/NNCFConv2d[0]/conv2d_0",
+           "ResNet/adaptive_avg_pool2d_0", "ResNet/flatten_0", "ResNet/NNCFLinear[fc]/linear_0",
+           "ResNet/Sequential[layer1]/BasicBlock[0]/Conv2d[conv1]/conv2d_0",  // NNCF 1.x
+       })
+    EXPECT_TRUE(names.count(expected)) << "no op is named " << expected;
+
+  Classifier r50 = make_model(options("resnet50", 0.25, false));
+  const std::set<std::string> names50 = nncf_names_of(r50, {1, 3, 64, 64});
+  for (const char* expected : {
+           "ResNet/Sequential[layer1]/Bottleneck[0]/NNCFConv2d[conv3]/conv2d_0",
+           "ResNet/Sequential[layer1]/Bottleneck[0]/Sequential[downsample]/NNCFConv2d[0]/conv2d_0",
+           "ResNet/Sequential[layer3]/Bottleneck[5]/NNCFBatchNorm2d[bn3]/batch_norm_0",
+       })
+    EXPECT_TRUE(names50.count(expected)) << "no op is named " << expected;
+}
+
+TEST(ModelsNncfNames, MobileNetV2LayersAreNamedAsInNncf) {
+  Classifier net = make_model(options("mobilenet_v2", 0.5, false));
+  const std::set<std::string> names = nncf_names_of(net, {1, 3, 64, 64});
+  for (const char* expected : {
+           "MobileNetV2/Sequential[features]/Conv2dNormActivation[0]/NNCFConv2d[0]/conv2d_0",
+           "MobileNetV2/Sequential[features]/Conv2dNormActivation[0]/NNCFBatchNorm2d[1]/batch_norm_0",
+           "MobileNetV2/Sequential[features]/Conv2dNormActivation[0]/ReLU6[2]/hardtanh_0",
+           "MobileNetV2/Sequential[features]/InvertedResidual[1]/Sequential[conv]/Conv2dNormActivation[0]/"
+           "NNCFConv2d[0]/conv2d_0",
+           "MobileNetV2/Sequential[features]/InvertedResidual[1]/Sequential[conv]/NNCFConv2d[1]/conv2d_0",
+           "MobileNetV2/Sequential[features]/InvertedResidual[2]/Sequential[conv]/NNCFConv2d[2]/conv2d_0",
+           "MobileNetV2/Sequential[features]/InvertedResidual[3]/__add___0",
+           "MobileNetV2/Sequential[features]/InvertedResidual[10]/Sequential[conv]/NNCFBatchNorm2d[3]/"
+           "batch_norm_0",
+           "MobileNetV2/Sequential[features]/Conv2dNormActivation[18]/ReLU6[2]/hardtanh_0",
+           "MobileNetV2/adaptive_avg_pool2d_0",
+           "MobileNetV2/flatten_0",
+           "MobileNetV2/Sequential[classifier]/Dropout[0]/dropout_0",
+           "MobileNetV2/Sequential[classifier]/NNCFLinear[1]/linear_0",
+           // torchvision < 0.13's class name, which NNCF's sample configs use.
+           "MobileNetV2/Sequential[features]/ConvBNActivation[0]/NNCFConv2d[0]/conv2d_0",
+       })
+    EXPECT_TRUE(names.count(expected)) << "no op is named " << expected;
+}
+
+// The ignored scope of NNCF's mobilenet_v2_imagenet_rb_sparsity_int8.json, unchanged, selects the
+// stem conv of the C++ model, and only it.
+TEST(ModelsNncfNames, NncfSampleConfigScopeSelectsTheCppStemConv) {
+  torch::manual_seed(0);
+  Classifier net = make_model(options("mobilenet_v2", 0.5, false));
+  auto r = nncf::create_compressed_model(net, nncf::Config::from_string(R"({
+    "input_info": {"sample_size": [1, 3, 64, 64]},
+    "compression": {"algorithm": "magnitude_sparsity",
+      "ignored_scopes": ["{re}MobileNetV2/Sequential\\[features\\]/ConvBNActivation\\[0\\]/NNCFConv2d\\[0\\]/.*"]}
+  })"));
+  auto* sparsity = dynamic_cast<nncf::sparsity::SparsityController*>(r.ctrl.get());
+  ASSERT_NE(sparsity, nullptr);
+  std::set<std::string> sparsified;
+  for (const auto& w : sparsity->weights()) sparsified.insert(w.weight);
+  EXPECT_EQ(sparsified.count("features.0.0.weight"), 0u);
+  EXPECT_EQ(sparsified.count("features.1.conv.0.0.weight"), 1u);
+  EXPECT_EQ(sparsified.size(), 53u - 1u);  // 52 convs and the classifier, less the stem
 }
 
 }  // namespace

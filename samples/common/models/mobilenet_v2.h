@@ -24,11 +24,18 @@ namespace nncf_sample::models {
 int64_t make_divisible(double v, int64_t divisor = 8);
 
 /// conv (no bias) - bn - ReLU6 with children "0", "1", "2", like torchvision's Conv2dNormActivation.
-/// A module rather than a Sequential because a Sequential cannot hold a Sequential.
+/// A module rather than a Sequential because a Sequential cannot hold a Sequential. Its class name
+/// is torchvision's, so that NNCF's names (`.../Conv2dNormActivation[0]/NNCFConv2d[0]/conv2d_0`)
+/// agree.
 class ConvBNReLU6Impl : public torch::nn::Cloneable<ConvBNReLU6Impl> {
  public:
   ConvBNReLU6Impl(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t groups = 1)
-      : in_(in), out_(out), kernel_(kernel), stride_(stride), groups_(groups) {
+      : Module("Conv2dNormActivation"),
+        in_(in),
+        out_(out),
+        kernel_(kernel),
+        stride_(stride),
+        groups_(groups) {
     reset();
   }
 

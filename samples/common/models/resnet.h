@@ -35,10 +35,15 @@ struct ResidualBlockOptions {
 };
 
 /// torchvision's BasicBlock and Bottleneck: conv-bn-relu, conv-bn[-relu, conv-bn], + the input
-/// (or a 1x1 conv + bn where the stride or the width changes), relu.
+/// (or a 1x1 conv + bn where the stride or the width changes), relu. Its class name is torchvision's
+/// (`BasicBlock` or `Bottleneck`), so that NNCF's names agree (Module is a virtual base of Cloneable,
+/// so the name goes to Module directly).
 class ResidualBlockImpl : public torch::nn::Cloneable<ResidualBlockImpl> {
  public:
-  explicit ResidualBlockImpl(const ResidualBlockOptions& options_) : options(options_) { reset(); }
+  explicit ResidualBlockImpl(const ResidualBlockOptions& options_)
+      : Module(options_.bottleneck() ? "Bottleneck" : "BasicBlock"), options(options_) {
+    reset();
+  }
 
   void reset() override;
   torch::Tensor forward(torch::Tensor x);
