@@ -12,13 +12,14 @@ extern const Algorithm kMagnitudeSparsity;
 extern const Algorithm kRBSparsity;
 extern const Algorithm kConstSparsity;
 }  // namespace sparsity
+namespace pruning {
+extern const Algorithm kFilterPruning;
+}
 
 const std::vector<const Algorithm*>& algorithm_table() {
   static const std::vector<const Algorithm*> kTable = {
-      &quantization::kAlgorithm,
-      &sparsity::kMagnitudeSparsity,
-      &sparsity::kRBSparsity,
-      &sparsity::kConstSparsity,
+      &quantization::kAlgorithm, &sparsity::kMagnitudeSparsity, &sparsity::kRBSparsity,
+      &sparsity::kConstSparsity, &pruning::kFilterPruning,
   };
   return kTable;
 }

@@ -254,8 +254,10 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
               config.source().empty() ? std::string() : c10::str(" (config ", config.source(), ")"),
               " (a checkpoint resumes only with the compression it was saved with)");
   CompressionResult result = create_compressed_model(std::move(captured), config, example_inputs);
-  checkpoint.restore_model(result.model);
+  // The controllers first: a pruned model shrinks to the saved channel counts there, and only then
+  // do the saved tensors fit.
   result.ctrl->load_state(checkpoint.controller_state());
+  checkpoint.restore_model(result.model);
   checkpoint.restore_rng();
   return result;
 }

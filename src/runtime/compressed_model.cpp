@@ -140,6 +140,16 @@ CompressedModelImpl::CompressedModelImpl(ir::Graph graph, const std::map<std::st
   compile();
 }
 
+void CompressedModelImpl::set_constant(const std::string& scope, size_t input, ir::Constant value) {
+  ir::Node* n = graph_.find_node(scope);
+  TORCH_CHECK(n != nullptr, "nncf::CompressedModel::set_constant: no node '", scope, "'");
+  TORCH_CHECK(input < n->inputs().size() && n->input(input).is_constant(),
+              "nncf::CompressedModel::set_constant: ", n->qualified_op(), " at ", scope,
+              " has no constant argument ", input);
+  n->set_input(input, std::move(value));
+  compile();
+}
+
 void CompressedModelImpl::compile() {
   program_ = std::make_shared<Program>(graph_, hooks_);
 }

@@ -146,9 +146,9 @@ TEST(CreateCompressedModel, SavedStateLoadsIntoAFreshCompressedModel) {
 
 TEST(CreateCompressedModel, BadInputsGiveClearErrors) {
   testing::SmallCNN net(testing::SmallCNNOptions().width(4));
-  auto pruning = Config::from_string(
-      R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression": {"algorithm": "filter_pruning"}})");
-  EXPECT_NE(testing::error_of([&] { create_compressed_model(net, pruning); }).find("filter_pruning"),
+  auto binarization = Config::from_string(
+      R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression": {"algorithm": "binarization"}})");
+  EXPECT_NE(testing::error_of([&] { create_compressed_model(net, binarization); }).find("binarization"),
             std::string::npos);
   auto twice = Config::from_string(R"({"input_info": {"sample_size": [1, 1, 12, 12]},
       "compression": [{"algorithm": "quantization"}, {"algorithm": "quantization"}]})");

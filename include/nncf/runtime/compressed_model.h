@@ -134,6 +134,12 @@ class CompressedModelImpl : public torch::nn::Module {
                             const std::map<std::string, torch::nn::AnyModule>& replaced_hooks = {},
                             const std::vector<std::string>& dropped_hooks = {}) const;
 
+  /// Structural edit in place: sets constant argument `input` of node `scope` (a depthwise
+  /// convolution's `groups` once filter pruning removed some of its channels) and recompiles the
+  /// step list. Tensors and inserted modules are untouched. Throws c10::Error naming the node when
+  /// there is no such node or that argument is not a constant.
+  void set_constant(const std::string& scope, size_t input, ir::Constant value);
+
   /// BatchNorm adaptation (NNCF's `batchnorm_adaptation` initializer): while on and the model is
   /// in eval mode, every `aten::batch_norm` whose `training` argument is the graph's `training`
   /// input runs as in training -- it normalizes with batch statistics and updates running_mean and

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "nncf/algorithms/model_shapes.h"
 #include "nncf/algorithms/priorities.h"
 #include "nncf/algorithms/quantization/hw_config.h"
 #include "nncf/algorithms/quantization/onnx_export.h"
@@ -49,17 +50,7 @@ void learn_channel_counts(const runtime::CompressedModel& model, QuantizerSetup&
   }
   if (wanted.empty()) return;
   const ir::Graph& graph = model->graph();
-  passes::InputShapes shapes;
-  size_t next_input = 0;
-  for (const ir::Value* v : graph.inputs()) {
-    if (v->role() == ir::InputRole::Parameter || v->role() == ir::InputRole::Buffer) {
-      const at::Tensor t = model->tensor(v->name());
-      shapes.tensors[v->name()] = {t.sizes().vec(), t.scalar_type()};
-    } else if (v->role() == ir::InputRole::Data && next_input < example_inputs.size()) {
-      const c10::IValue& x = example_inputs[next_input++];
-      if (x.isTensor()) shapes.tensors[v->name()] = {x.toTensor().sizes().vec(), x.toTensor().scalar_type()};
-    }
-  }
+  const passes::InputShapes shapes = model_input_shapes(model, example_inputs);
   const passes::ShapeInferenceResult inferred = passes::ShapeInference().run(graph, shapes);
   for (size_t i : wanted) {
     QuantizerSpec& q = setup.quantizers[i];

@@ -171,4 +171,10 @@ void FakeQuantizeImpl::pretty_print(std::ostream& stream) const {
   stream << ")";
 }
 
+void FakeQuantizeImpl::keep_channels(int64_t dim, const at::Tensor& kept) {
+  if (options.channels() == 0 || dim != options.axis()) return;
+  for (torch::Tensor* t : {&scale, &input_low, &input_range}) runtime::keep_channels_of(*t, 0, kept);
+  options.channels(kept.numel());
+}
+
 }  // namespace nncf::quantization

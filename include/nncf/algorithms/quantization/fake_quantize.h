@@ -19,6 +19,7 @@
 #include "nncf/algorithms/quantization/mode.h"
 #include "nncf/kernels/fake_quantize.h"
 #include "nncf/runtime/affine_quantizer.h"
+#include "nncf/runtime/channel_slicing.h"
 
 namespace nncf::quantization {
 
@@ -40,7 +41,9 @@ struct FakeQuantizeOptions {
   TORCH_ARG(bool, logarithm_scale) = false;
 };
 
-class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl>, public runtime::AffineQuantizer {
+class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl>,
+                         public runtime::AffineQuantizer,
+                         public runtime::ChannelSliceable {
  public:
   explicit FakeQuantizeImpl(const FakeQuantizeOptions& options = {});
 
@@ -48,6 +51,9 @@ class FakeQuantizeImpl : public torch::nn::Cloneable<FakeQuantizeImpl>, public r
 
   /// Fake-quantizes `x` (identity while disabled).
   torch::Tensor forward(const torch::Tensor& x);
+  /// Filter pruning removed channels of the tensor: a per-channel quantizer along `dim` keeps the
+  /// parameters of `kept`; otherwise nothing changes.
+  void keep_channels(int64_t dim, const at::Tensor& kept) override;
   /// The quantizer as LibTorch's built-in ops see it: the step per level (float, one per channel
   /// or one), the zero point (int32, same shape) and the integer bounds. Asymmetric ranges are
   /// TuneRange'd first. No autograd history.

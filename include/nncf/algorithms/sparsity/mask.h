@@ -11,15 +11,19 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
+#include "nncf/runtime/channel_slicing.h"
+
 namespace nncf::sparsity {
 
-class BinaryMaskImpl : public torch::nn::Cloneable<BinaryMaskImpl> {
+class BinaryMaskImpl : public torch::nn::Cloneable<BinaryMaskImpl>, public runtime::ChannelSliceable {
  public:
   /// A mask of ones shaped like `weight_shape`.
   explicit BinaryMaskImpl(std::vector<int64_t> weight_shape = {});
   void reset() override;
   /// weight * mask: one multiply; autograd keeps only the mask (a buffer) for its backward.
   torch::Tensor forward(const torch::Tensor& weight);
+  /// Filter pruning removed channels of the weight: the mask keeps those of `kept`.
+  void keep_channels(int64_t dim, const at::Tensor& kept) override;
   void pretty_print(std::ostream& stream) const override;
 
   std::vector<int64_t> weight_shape;
@@ -27,7 +31,7 @@ class BinaryMaskImpl : public torch::nn::Cloneable<BinaryMaskImpl> {
 };
 TORCH_MODULE(BinaryMask);
 
-class RBMaskImpl : public torch::nn::Cloneable<RBMaskImpl> {
+class RBMaskImpl : public torch::nn::Cloneable<RBMaskImpl>, public runtime::ChannelSliceable {
  public:
   /// NNCF's initial logit: logit(0.99), so that every weight starts kept with high probability.
   static constexpr double kInitialLogit = 4.59511985013459;
@@ -38,6 +42,7 @@ class RBMaskImpl : public torch::nn::Cloneable<RBMaskImpl> {
   /// The deterministic mask, [logit > 0], as float.
   torch::Tensor binary_mask() const;
   void set_frozen(bool frozen);
+  void keep_channels(int64_t dim, const at::Tensor& kept) override;
   bool is_frozen() const;
   void pretty_print(std::ostream& stream) const override;
 

@@ -80,4 +80,14 @@ void RBMaskImpl::pretty_print(std::ostream& stream) const {
   stream << "nncf::RBMask(shape=" << c10::IntArrayRef(weight_shape) << (is_frozen() ? ", frozen" : "") << ")";
 }
 
+void BinaryMaskImpl::keep_channels(int64_t dim, const at::Tensor& kept) {
+  runtime::keep_channels_of(mask, dim, kept);
+  weight_shape = mask.sizes().vec();
+}
+
+void RBMaskImpl::keep_channels(int64_t dim, const at::Tensor& kept) {
+  runtime::keep_channels_of(mask, dim, kept);
+  weight_shape = mask.sizes().vec();
+}
+
 }  // namespace nncf::sparsity
