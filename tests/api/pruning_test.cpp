@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <c10/util/StringUtil.h>
 #include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -451,6 +454,79 @@ TEST(FilterPruning, CombinesWithQuantizationAndSparsity) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::allclose(masked, r.model->forward(x), 1e-4, 1e-5));
   EXPECT_LT(r.model->tensor("layer1.0.conv1.weight").size(0), 16);
+}
+
+// NNCF's resnet18_pruning_geometric_median.json section, unchanged, on torchvision's models as
+// TorchScript files: groups found (residual adds, concatenations, depthwise convolutions,
+// squeeze-excitation multiplies), masked at the target, shrunk with outputs unchanged.
+class TorchvisionPruning : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TorchvisionPruning, NncfConfigPrunesAndShrinksWithOutputsUnchanged) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  ASSERT_NE(dir, nullptr) << "NNCF_TEST_MODELS_DIR is set by CTest";
+  torch::manual_seed(0);
+  const Config config = config_of(R"({
+            "algorithm": "filter_pruning",
+            "pruning_init": 0.1,
+            "params": {
+            "schedule": "exponential",
+                "pruning_target": 0.4,
+                "pruning_steps": 15,
+                "weight_importance": "geometric_median"
+            }
+        })",
+                                  "[1, 3, 64, 64]");
+  auto r = create_compressed_model(std::string(dir) + "/" + GetParam() + ".pt", config);
+  auto p = as_pruning(r.ctrl);
+  std::string skipped;
+  for (const auto& g : p->skipped())
+    skipped += c10::Join(",", g.layers) + ": " + c10::Join("; ", g.reasons) + "\n";
+  ASSERT_FALSE(p->groups().empty()) << skipped;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& b : r.model->named_buffers()) {
+      const std::string& k = b.key();
+      if (k.size() > 12 && k.compare(k.size() - 12, 12, "running_mean") == 0) b.value().uniform_(-0.2, 0.2);
+      if (k.size() > 11 && k.compare(k.size() - 11, 11, "running_var") == 0) b.value().uniform_(0.5, 1.5);
+    }
+  }
+  p->set_pruning_level(0.4);
+  r.model->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({2, 3, 64, 64});
+  auto first = [](const c10::IValue& v) {
+    return v.isTensor() ? v.toTensor() : v.toTuple()->elements()[0].toTensor();
+  };
+  const at::Tensor masked = first(r.model->forward(std::vector<c10::IValue>{x}));
+  const int64_t params = p->params_now();
+  p->shrink();
+  const at::Tensor shrunk = first(r.model->forward(std::vector<c10::IValue>{x}));
+  EXPECT_TRUE(torch::allclose(masked, shrunk, 1e-3, 1e-4)) << (masked - shrunk).abs().max();
+  EXPECT_LT(params, p->params_before());
+  EXPECT_EQ(p->params_now(), params);
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, TorchvisionPruning,
+                         ::testing::Values("resnet18_traced", "resnet18_scripted", "mobilenet_v2_scripted",
+                                           "densenet121_traced", "googlenet_traced", "efficientnet_b0_traced",
+                                           "squeezenet1_1_scripted", "mnasnet0_5_traced"));
+
+// RegNet-X's grouped convolutions tie channel blocks: no group is pruned, and each says why.
+TEST(TorchvisionPruningSkips, RegNetGroupedConvolutionsAreSkippedWithReasons) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  ASSERT_NE(dir, nullptr) << "NNCF_TEST_MODELS_DIR is set by CTest";
+  auto r = create_compressed_model(std::string(dir) + "/regnet_x_400mf_traced.pt",
+                                   config_of(R"({"algorithm": "filter_pruning"})", "[1, 3, 64, 64]"));
+  auto p = as_pruning(r.ctrl);
+  EXPECT_TRUE(p->groups().empty());
+  ASSERT_FALSE(p->skipped().empty());
+  size_t grouped = 0;
+  for (const auto& s : p->skipped()) {
+    EXPECT_FALSE(s.reasons.empty());
+    for (const auto& why : s.reasons) grouped += why.find("grouped convolution") != std::string::npos;
+  }
+  EXPECT_GT(grouped, 0u);
+  EXPECT_NE(r.ctrl->statistics().to_string().find("groups not pruned"), std::string::npos);
 }
 
 }  // namespace

@@ -187,10 +187,6 @@ std::string percent(double v) {
 
 }  // namespace
 
-at::Tensor PruningGroup::kept() const {
-  return masks.empty() ? torch::ones({channels_now}) : masks.front()->mask;
-}
-
 FilterPruningController::FilterPruningController(runtime::CompressedModel model, FilterPruningConfig config,
                                                  std::vector<c10::IValue> example_inputs)
     : model_(std::move(model)),
@@ -235,35 +231,33 @@ FilterPruningController::FilterPruningController(runtime::CompressedModel model,
     }
     PruningGroup group;
     group.channels_before = group.channels_now = g.channels;
-    std::set<std::string> masked;
-    auto mask = [&](const std::string& tensor, int64_t dim) {
-      if (tensor.empty() || !masked.insert(tensor).second) return;
-      FilterMask m(g.channels, dim, config_.zero_grad);
-      group.masks.push_back(m);
-      layout_.insert({runtime::InsertionPoint::weight(tensor)}, torch::nn::AnyModule(m), hook_name(tensor),
-                     priority::kPruning);
-    };
+    group.keep = torch::ones({g.channels});
     for (const passes::ChannelProducer& p : g.producers) {
       const std::string w = tensor_input(p.node, 1);
       if (std::none_of(group.layers.begin(), group.layers.end(),
                        [&](const PrunedLayer& l) { return l.weight == w; }))
         group.layers.push_back({p.node->scope(), p.node->nncf_name(), w, tensor_input(p.node, 2),
                                 is_transposed(p.node) ? 1 : 0});
-      mask(w, is_transposed(p.node) ? 1 : 0);
-      mask(tensor_input(p.node, 2), 0);
       group_of_producer[p.node] = static_cast<int>(groups_.size());
     }
-    for (const ChannelConsumer& c : g.consumers) {
-      if (c.kind == Kind::Depthwise) {
-        mask(tensor_input(c.node, 1), 0);
-        mask(tensor_input(c.node, 2), 0);
-        group_of_producer[c.node] = static_cast<int>(groups_.size());
-      } else if (c.kind == Kind::BatchNorm && config_.prune_batch_norms) {
-        mask(tensor_input(c.node, 1), 0);
-        mask(tensor_input(c.node, 2), 0);
-      }
-    }
+    for (const ChannelConsumer& c : g.consumers)
+      if (c.kind == Kind::Depthwise) group_of_producer[c.node] = static_cast<int>(groups_.size());
     groups_.push_back(std::move(group));
+  }
+
+  find_segments(analysis);
+  std::map<std::string, int64_t> dims;  // masked tensor -> its channel dim
+  for (const PruningGroup& g : groups_)
+    for (const PrunedLayer& l : g.layers) dims[l.weight] = l.dim;
+  for (const PruningGroup& g : groups_) {
+    for (const PruningGroup::Segment& seg : g.segments) {
+      if (masks_.count(seg.tensor)) continue;
+      const int64_t dim = dims.count(seg.tensor) ? dims.at(seg.tensor) : 0;
+      FilterMask m(model_->tensor(seg.tensor).size(dim), dim, config_.zero_grad);
+      masks_.emplace(seg.tensor, m);
+      layout_.insert({runtime::InsertionPoint::weight(seg.tensor)}, torch::nn::AnyModule(m),
+                     hook_name(seg.tensor), priority::kPruning);
+    }
   }
 
   // Costs: FLOPs of each weighted op from shape inference at the example inputs.
@@ -311,6 +305,37 @@ FilterPruningController::FilterPruningController(runtime::CompressedModel model,
                 ".params.pruning_flops_target needs the model's input shapes to count FLOPs: give input_info "
                 "(or example inputs)");
   if (config_.pruning_init > 0) set_pruning_level(config_.pruning_init);
+}
+
+void FilterPruningController::find_segments(const passes::ChannelGroups& analysis) {
+  for (PruningGroup& group : groups_) {
+    const ChannelGroup* g = analysis.group_of(group.layers.front().scope);
+    TORCH_CHECK(g != nullptr && g->channels == group.channels_now, "nncf: filter_pruning: the group of ",
+                group.layers.front().scope, " changed since the model was built");
+    group.segments.clear();
+    std::set<std::string> seen;
+    auto add = [&](const std::string& tensor, int64_t offset) {
+      if (!tensor.empty() && seen.insert(tensor).second) group.segments.push_back({tensor, offset});
+    };
+    for (const passes::ChannelProducer& p : g->producers) {
+      add(tensor_input(p.node, 1), 0);
+      add(tensor_input(p.node, 2), 0);
+    }
+    for (const ChannelConsumer& c : g->consumers) {
+      if (c.kind == Kind::Depthwise || (c.kind == Kind::BatchNorm && config_.prune_batch_norms)) {
+        add(tensor_input(c.node, 1), c.offset);
+        add(tensor_input(c.node, 2), c.offset);
+      }
+    }
+  }
+}
+
+void FilterPruningController::write_masks() {
+  torch::NoGradGuard no_grad;
+  for (auto& [tensor, m] : masks_) m->mask.fill_(1);
+  for (const PruningGroup& g : groups_)
+    for (const PruningGroup::Segment& seg : g.segments)
+      masks_.at(seg.tensor)->mask.slice(0, seg.offset, seg.offset + g.channels_now).copy_(g.keep);
 }
 
 void FilterPruningController::initialize(const InitData& data) {
@@ -439,8 +464,9 @@ void FilterPruningController::set_pruning_level(double level) {
         keep.index_fill_(0, idx.slice(0, 0, k), 0);
       }
     }
-    for (FilterMask& m : group.masks) m->mask.copy_(keep);
+    group.keep = keep;
   }
+  write_masks();
 }
 
 void FilterPruningController::freeze() {
@@ -592,7 +618,10 @@ void FilterPruningController::shrink(torch::optim::Optimizer* optimizer) {
       }
     }
   }
-  for (const auto& [gi, kept] : shrunk) groups_[gi].channels_now = kept.numel();
+  for (const auto& [gi, kept] : shrunk) {
+    groups_[gi].channels_now = kept.numel();
+    groups_[gi].keep = torch::ones({kept.numel()});
+  }
   // A depthwise convolution's groups is its channel count (conv: input 6).
   for (const auto& [scope, channels] : depthwise)
     model_->set_constant(scope, 6, ir::Constant::integer(channels));
@@ -692,8 +721,9 @@ void FilterPruningController::load_state(const std::map<std::string, c10::IValue
                 " channels, the model ", groups_[g].channels_now);
     at::Tensor keep = torch::zeros({groups_[g].channels_now});
     keep.slice(0, 0, channels[g]).fill_(1);
-    for (FilterMask& m : groups_[g].masks) m->mask.copy_(keep);
+    groups_[g].keep = keep;
   }
+  write_masks();
   shrink(nullptr);
   level_ = s.at("level").toDouble();
   frozen_ = s.at("frozen").toBool();

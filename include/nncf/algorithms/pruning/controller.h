@@ -37,6 +37,7 @@
 #include "nncf/algorithms/pruning/config.h"
 #include "nncf/algorithms/pruning/mask.h"
 #include "nncf/algorithms/pruning/scheduler.h"
+#include "nncf/passes/channel_groups.h"
 #include "nncf/runtime/compressed_model.h"
 #include "nncf/runtime/transformation.h"
 
@@ -56,10 +57,16 @@ struct PruningGroup {
   std::vector<PrunedLayer> layers;
   int64_t channels_before = 0;  ///< in the model as built
   int64_t channels_now = 0;     ///< after the shrinks so far
-  /// The masks (a FilterMask per masked tensor, in the layout's order).
-  std::vector<FilterMask> masks;
-  /// The kept channels' 0/1 mask over channels_now.
-  at::Tensor kept() const;
+  /// The kept channels: 0/1 over channels_now.
+  at::Tensor keep;
+  at::Tensor kept() const { return keep; }
+  /// Where the group's channels sit in the masked tensors (a BatchNorm after a concatenation
+  /// holds several groups side by side).
+  struct Segment {
+    std::string tensor;
+    int64_t offset = 0;
+  };
+  std::vector<Segment> segments;
 };
 
 /// A group the config or the analysis leaves alone.
@@ -127,7 +134,10 @@ class FilterPruningController : public CompressionController {
 
  private:
   std::vector<int64_t> removed_for(double level) const;
-  void apply_masks(const std::vector<int64_t>& removed);
+  // The segments of every group in the masked tensors, from an analysis of the current model.
+  void find_segments(const passes::ChannelGroups& analysis);
+  // Writes every group's `keep` into the masks.
+  void write_masks();
   int64_t flops_with(const std::vector<int64_t>& removed) const;
   std::vector<at::Tensor> importances() const;
 
@@ -137,6 +147,7 @@ class FilterPruningController : public CompressionController {
   std::vector<PruningGroup> groups_;
   std::vector<SkippedGroup> skipped_;
   std::vector<OpCost> costs_;
+  std::map<std::string, FilterMask> masks_;  // by masked tensor
   int64_t flops_before_ = 0, params_before_ = 0;
   double level_ = 0.0;
   bool frozen_ = false;
