@@ -3,6 +3,7 @@
 // FLOPs targets, and checkpoints of shrunk models.
 
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include <c10/util/StringUtil.h>
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "nncf/api/compression.h"
 #include "support/errors.h"
 #include "support/models.h"
+#include "support/ort.h"
 
 namespace nncf {
 namespace {
@@ -454,6 +457,40 @@ TEST(FilterPruning, CombinesWithQuantizationAndSparsity) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::allclose(masked, r.model->forward(x), 1e-4, 1e-5));
   EXPECT_LT(r.model->tensor("layer1.0.conv1.weight").size(0), 16);
+}
+
+std::string temp(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("nncf_pruning_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+// The shrunk model exports smaller, and ONNX Runtime and LibTorch's TorchScript loader run it to
+// the model's outputs.
+TEST(FilterPruning, ShrunkModelExportsSmallerAndRunsInOnnxRuntime) {
+  auto net = resnet18();
+  randomize_batchnorms(*net);
+  auto r = create_compressed_model(net, config_of(R"({"algorithm": "filter_pruning", "params": {
+      "prune_first_conv": true, "prune_downsample_convs": true}})"));
+  auto p = as_pruning(r.ctrl);
+  p->set_pruning_level(0.5);
+  const std::string masked = temp("masked.onnx"), shrunk = temp("shrunk.onnx"), ts = temp("shrunk.pt");
+  r.ctrl->export_model(masked);
+  p->shrink();
+  r.ctrl->export_model(shrunk);
+  r.ctrl->export_model(ts, "torchscript");
+  const auto size = [](const std::string& f) { return static_cast<double>(std::filesystem::file_size(f)); };
+  EXPECT_LT(size(shrunk), 0.6 * size(masked));
+  r.model->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({3, 3, 32, 32});
+  const at::Tensor want = r.model->forward(x);
+  const auto got =
+      testing::run_onnxruntime(shrunk, {{testing::onnxruntime_signature(shrunk).inputs.at(0), x}});
+  EXPECT_TRUE(torch::allclose(got.at(0), want, 1e-3, 1e-4)) << (got.at(0) - want).abs().max();
+  torch::jit::Module loaded = torch::jit::load(ts);
+  EXPECT_TRUE(torch::allclose(loaded.forward({x}).toTensor(), want, 1e-4, 1e-5));
+  for (const std::string& f : {masked, shrunk, ts}) std::remove(f.c_str());
 }
 
 // NNCF's resnet18_pruning_geometric_median.json section, unchanged, on torchvision's models as
