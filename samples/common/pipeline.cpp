@@ -296,6 +296,8 @@ struct Run {
         ckpt ? nncf::create_compressed_model(net.capture(example), config.nncf, *ckpt, example)
              : nncf::create_compressed_model(net.capture(example), config.nncf, example);
     auto optimizer = make_optimizer(config.optimizer, r.model->parameters());
+    // Filter pruning shrinks the model when its schedule freezes and slices this optimizer's state.
+    r.ctrl->attach_optimizer(optimizer.get());
     // A fresh and a resumed run hand the controller the same data: a fresh one initializes on it,
     // a resumed one re-runs nothing and keeps it for what is still ahead (a staged quantization
     // initializes its ranges again at its start epoch) -- the library's documented resume path.

@@ -381,7 +381,16 @@ TEST(FilterPruning, FlopsTargetIsReachedWithinOneRoundingStep) {
   p->set_pruning_level(0.5);
   const double ratio = static_cast<double>(p->flops_now()) / static_cast<double>(p->flops_before());
   EXPECT_LE(ratio, 0.5);
-  EXPECT_GT(ratio, 0.45);  // one filter per group less would be above the budget
+  EXPECT_GT(ratio, 0.45);  // one filter back in any group would be above the budget
+
+  // With NNCF's rounding to 8 filters the steps are coarse; giving steps back keeps it close.
+  auto r8 = create_compressed_model(net, config_of(R"({"algorithm": "filter_pruning", "params": {
+      "prune_first_conv": true, "prune_downsample_convs": true, "pruning_flops_target": 0.5}})"));
+  auto p8 = as_pruning(r8.ctrl);
+  p8->set_pruning_level(0.5);
+  const double ratio8 = static_cast<double>(p8->flops_now()) / static_cast<double>(p8->flops_before());
+  EXPECT_LE(ratio8, 0.5);
+  EXPECT_GT(ratio8, 0.42);
 }
 
 TEST(FilterPruning, ScheduleFreezeShrinksWithTheAttachedOptimizer) {

@@ -25,6 +25,9 @@ class CompositeController : public CompressionController {
   /// Each child's state under `<index>.<algorithm>.`.
   std::map<std::string, c10::IValue> state() const override;
   void load_state(const std::map<std::string, c10::IValue>& state) override;
+  void attach_optimizer(torch::optim::Optimizer* optimizer) override {
+    for (const auto& c : children_) c->attach_optimizer(optimizer);
+  }
 
   const std::vector<std::shared_ptr<CompressionController>>& children() const { return children_; }
   /// The first child of type T, or nullptr.

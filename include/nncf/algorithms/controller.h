@@ -24,6 +24,10 @@
 #include <utility>
 #include <vector>
 
+namespace torch::optim {
+class Optimizer;
+}
+
 namespace nncf {
 
 class Collective;  // nncf/algorithms/collective.h
@@ -125,6 +129,12 @@ class CompressionController {
   virtual CompressionScheduler& scheduler() = 0;
   virtual Statistics statistics() const = 0;
   virtual CompressionStage compression_stage() const = 0;
+
+  /// The optimizer training the model, for algorithms that change the model's structure while it
+  /// trains (filter pruning shrinks its tensors when its schedule freezes and slices this
+  /// optimizer's state with them). Others ignore it; a composite passes it to each child. nullptr
+  /// detaches. The optimizer must outlive its attachment.
+  virtual void attach_optimizer(torch::optim::Optimizer* optimizer) { (void)optimizer; }
 
   /// What resuming needs beyond the model's tensors (scheduler position, levels, the ids of the
   /// inserted modules): plain values that nncf::save_checkpoint writes.

@@ -398,6 +398,7 @@ void FilterPruningController::set_pruning_level(double level) {
   const std::vector<at::Tensor> imp = importances();
   // Total removed channels per group (counted from the model as built).
   std::vector<int64_t> removed(groups_.size(), 0);
+  auto already = [&](size_t g) { return groups_[g].channels_before - groups_[g].channels_now; };
   // Global ranking: the filters of every group in one importance order.
   std::vector<std::pair<double, std::pair<size_t, int64_t>>> order;
   if (config_.all_weights) {
@@ -409,7 +410,6 @@ void FilterPruningController::set_pruning_level(double level) {
                      [](const auto& a, const auto& b) { return a.first < b.first; });
   }
   std::vector<std::set<int64_t>> chosen(groups_.size());  // global mode: channels to mask, per group
-  auto already = [&](size_t g) { return groups_[g].channels_before - groups_[g].channels_now; };
   if (!config_.all_weights && !config_.prunes_flops()) {
     removed = removed_for(level);
   } else if (!config_.all_weights) {
@@ -427,6 +427,24 @@ void FilterPruningController::set_pruning_level(double level) {
       (static_cast<double>(flops_with(removed_for(mid))) <= budget ? hi : lo) = mid;
     }
     removed = removed_for(hi);
+    // Rounding makes the uniform level coarse (a 16-filter group keeps 16 or 8): give back one
+    // rounding step at a time, to the group that brings the FLOPs closest to the budget, while
+    // they stay within it.
+    const int64_t step = std::max<int64_t>(config_.round_channels_to, 1);
+    for (;;) {
+      int best = -1;
+      int64_t best_flops = -1;
+      for (size_t g = 0; g < groups_.size(); ++g) {
+        if (removed[g] <= already(g)) continue;
+        std::vector<int64_t> trial = removed;
+        trial[g] = std::max(already(g), removed[g] - step);
+        const int64_t f = flops_with(trial);
+        if (static_cast<double>(f) <= budget && f > best_flops) best = static_cast<int>(g), best_flops = f;
+      }
+      if (best < 0) break;
+      removed[static_cast<size_t>(best)] =
+          std::max(already(static_cast<size_t>(best)), removed[static_cast<size_t>(best)] - step);
+    }
   } else {
     // Global: the least important filters first, each group keeping at least one filter (with a
     // FLOPs target: at most pruning_quota of them), until the level of filters or FLOPs is met.
@@ -629,8 +647,11 @@ void FilterPruningController::shrink(torch::optim::Optimizer* optimizer) {
 
 CompressionStage FilterPruningController::compression_stage() const {
   if (level_ <= 0) return CompressionStage::Uncompressed;
-  return level_ >= config_.target_level() ? CompressionStage::FullyCompressed
-                                          : CompressionStage::PartiallyCompressed;
+  // NNCF: fully compressed at the target level. Here also frozen: the structure is final then (and,
+  // with an attached optimizer, shrunk), so a checkpoint selected as fully compressed has the
+  // shapes of the model that training ends with.
+  return level_ >= config_.target_level() && frozen_ ? CompressionStage::FullyCompressed
+                                                     : CompressionStage::PartiallyCompressed;
 }
 
 Statistics FilterPruningController::statistics() const {

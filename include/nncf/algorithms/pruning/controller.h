@@ -96,7 +96,7 @@ class FilterPruningController : public CompressionController {
   at::Tensor loss() const override;
   CompressionScheduler& scheduler() override { return scheduler_; }
   Statistics statistics() const override;
-  /// Level 0: uncompressed; the target level reached: fully; else partially.
+  /// Level 0: uncompressed; the target level reached and the masks frozen: fully; else partially.
   CompressionStage compression_stage() const override;
   std::map<std::string, c10::IValue> state() const override;
   /// Restores the level, the freeze and the scheduler; shrinks this (freshly built) model to the
@@ -117,7 +117,7 @@ class FilterPruningController : public CompressionController {
   void shrink(torch::optim::Optimizer* optimizer = nullptr);
   /// The optimizer to slice when the schedule's freeze shrinks the model (nullptr: the model stays
   /// masked until shrink() is called).
-  void attach_optimizer(torch::optim::Optimizer* optimizer) { optimizer_ = optimizer; }
+  void attach_optimizer(torch::optim::Optimizer* optimizer) override { optimizer_ = optimizer; }
 
   const std::vector<PruningGroup>& groups() const { return groups_; }
   const std::vector<SkippedGroup>& skipped() const { return skipped_; }
