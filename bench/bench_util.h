@@ -6,11 +6,14 @@
 // the same process. Variants run interleaved (A, B, A, B, ...) so that drifting load on a shared
 // machine hits them alike.
 
+#include <c10/util/Exception.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +78,18 @@ inline double median_ratio(const std::vector<double>& a, const std::vector<doubl
   std::vector<double> r;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) r.push_back(a[i] / b[i]);
   return median(std::move(r));
+}
+
+/// Runs a shell command and returns its standard output; throws c10::Error when it fails.
+inline std::string run_command(const std::string& command) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  TORCH_CHECK(pipe, "nncf_bench: cannot run ", command);
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe.get())) out.append(buf, n);
+  const int status = pclose(pipe.release());
+  TORCH_CHECK(status == 0, "nncf_bench: `", command, "` failed (status ", status, "): ", out);
+  return out;
 }
 
 }  // namespace nncf::bench

@@ -22,17 +22,6 @@
 namespace nncf::bench {
 namespace {
 
-std::string run_command(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  TORCH_CHECK(pipe, "export bench: cannot run ", command);
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, pipe.get())) out.append(buf, n);
-  const int status = pclose(pipe.release());
-  TORCH_CHECK(status == 0, "export bench: `", command, "` failed (status ", status, "): ", out);
-  return out;
-}
-
 void export_model(const torch::Tensor& x, const std::string& compression, const std::string& path) {
   testing::ResNet18 net = make_resnet18_fmnist(x);
   auto config = Config::from_string(R"({"input_info": {"sample_size": [1, 1, 28, 28]}, "compression": )" +

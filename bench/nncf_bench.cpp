@@ -24,6 +24,7 @@ std::vector<Metric> run_executor(const Options& options);  // executor_bench.cpp
 std::vector<Metric> run_qat(const Options& options);       // qat_bench.cpp
 std::vector<Metric> run_sparsity(const Options& options);  // sparsity_bench.cpp
 std::vector<Metric> run_export(const Options& options);    // export_bench.cpp
+std::vector<Metric> run_pruning(const Options& options);   // pruning_bench.cpp
 }  // namespace nncf::bench
 
 namespace {
@@ -43,6 +44,11 @@ const Suite kSuites[] = {
      nncf::bench::run_sparsity},
     {"export", "ONNX Runtime latency of the INT8 QDQ export vs the FP32 export, ResNet-18 on Fashion-MNIST",
      nncf::bench::run_export},
+    {"pruning",
+     "filter pruning at 50% FLOPs, shrunk: training step vs FP32 and ONNX Runtime latency vs the FP32 "
+     "export, "
+     "ResNet-18 on Fashion-MNIST",
+     nncf::bench::run_pruning},
 };
 
 void usage(FILE* out) {
