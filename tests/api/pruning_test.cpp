@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -556,6 +558,25 @@ INSTANTIATE_TEST_SUITE_P(Zoo, TorchvisionPruning,
                          ::testing::Values("resnet18_traced", "resnet18_scripted", "mobilenet_v2_scripted",
                                            "densenet121_traced", "googlenet_traced", "efficientnet_b0_traced",
                                            "squeezenet1_1_scripted", "mnasnet0_5_traced"));
+
+// DenseNet concatenates every layer's output: the BatchNorm that reads a concatenation masks the
+// segments of several groups, side by side, each at its own offset.
+TEST(TorchvisionPruningGroups, DenseNetBatchNormsHoldSeveralGroupsSideBySide) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  ASSERT_NE(dir, nullptr) << "NNCF_TEST_MODELS_DIR is set by CTest";
+  auto r = create_compressed_model(std::string(dir) + "/densenet121_traced.pt",
+                                   config_of(R"({"algorithm": "filter_pruning"})", "[1, 3, 64, 64]"));
+  auto p = as_pruning(r.ctrl);
+  std::map<std::string, std::set<int64_t>> offsets;  // masked tensor -> offsets of its groups
+  for (const auto& g : p->groups())
+    for (const auto& seg : g.segments) offsets[seg.tensor].insert(seg.offset);
+  // denseblock1's last layer reads the stem's 64 channels and five 32-channel layer outputs.
+  const auto& last = offsets["features.denseblock1.denselayer6.norm1.weight"];
+  EXPECT_EQ(last, (std::set<int64_t>{64, 96, 128, 160, 192}));  // the stem's group is a first conv
+  size_t shared = 0;
+  for (const auto& [tensor, o] : offsets) shared += o.size() > 1;
+  EXPECT_GT(shared, 10u);
+}
 
 // RegNet-X's grouped convolutions tie channel blocks: no group is pruned, and each says why.
 TEST(TorchvisionPruningSkips, RegNetGroupedConvolutionsAreSkippedWithReasons) {
