@@ -329,6 +329,85 @@ TEST(FilterPruning, ShrinkKeepsOutputsFlattenIntoLinear) {
   expect_shrink_keeps_outputs(net, torch::randn({2, 3, 32, 32}), R"({"round_channels_to": 1})", 0.5);
 }
 
+// Where a removed channel is not zero after its last normalization (prune_batch_norms false, or an
+// activation with f(0) != 0), it feeds a constant into its consumers, which the shrink folds into
+// their biases (or into the running mean of the BatchNorm after a consumer without a bias).
+struct FoldCase {
+  std::shared_ptr<FilterPruningController> ctrl;
+  at::Tensor masked, shrunk;
+};
+
+FoldCase shrink_and_compare(torch::nn::Sequential net, const std::string& params) {
+  randomize_batchnorms(*net);
+  auto r = create_compressed_model(
+      net, config_of(R"({"algorithm": "filter_pruning", "params": )" + params + "}", "[2, 3, 16, 16]"));
+  auto p = as_pruning(r.ctrl);
+  p->set_pruning_level(0.5);
+  r.model->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({4, 3, 16, 16});
+  FoldCase out{p, r.model->forward(x), {}};
+  p->shrink();
+  out.shrunk = r.model->forward(x);
+  return out;
+}
+
+torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t padding, bool bias) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(padding).bias(bias));
+}
+
+TEST(FilterPruning, ShrinkFoldsWhatUnmaskedBatchNormsFeedTheConsumers) {
+  torch::manual_seed(0);
+  // conv1's removed filters leave BatchNorm constants that reach conv2 (1x1, no bias: folded into
+  // bn2's running mean); conv2's reach the linear layer through the pooling (folded into its bias).
+  torch::nn::Sequential net(conv(3, 8, 3, 1, true), torch::nn::BatchNorm2d(8), torch::nn::ReLU(),
+                            conv(8, 16, 1, 0, false), torch::nn::BatchNorm2d(16), torch::nn::ReLU(),
+                            torch::nn::AdaptiveAvgPool2d(1), torch::nn::Flatten(), torch::nn::Linear(16, 10));
+  auto* bn2 = net[4]->as<torch::nn::BatchNorm2d>();
+  auto* fc = net[8]->as<torch::nn::Linear>();
+  const at::Tensor bias_before = fc->bias.clone();
+  const FoldCase c = shrink_and_compare(
+      net, R"({"prune_batch_norms": false, "prune_first_conv": true, "round_channels_to": 1})");
+  ASSERT_EQ(c.ctrl->groups().size(), 2U);
+  EXPECT_TRUE(torch::allclose(c.masked, c.shrunk, 1e-4, 1e-5)) << (c.masked - c.shrunk).abs().max();
+  EXPECT_EQ(c.ctrl->statistics().values.at("filter_pruning.shrink_approximations"), 0);
+  // The folds did something: without them the outputs would differ.
+  EXPECT_FALSE(torch::allclose(fc->bias, bias_before));
+  EXPECT_EQ(bn2->running_mean.numel(), 8);  // shrunk with its convolution
+}
+
+TEST(FilterPruning, ShrinkFoldsAConstantActivationOfZero) {
+  torch::manual_seed(0);
+  // sigmoid(0) = 0.5: masked channels (BatchNorms masked too) feed 0.5 into conv2's bias.
+  torch::nn::Sequential net(conv(3, 8, 3, 1, true), torch::nn::BatchNorm2d(8), torch::nn::Sigmoid(),
+                            conv(8, 8, 1, 0, true), torch::nn::BatchNorm2d(8), torch::nn::ReLU(),
+                            torch::nn::Flatten(), torch::nn::Linear(8 * 16 * 16, 10));
+  const FoldCase c = shrink_and_compare(net, R"({"prune_first_conv": true, "round_channels_to": 1})");
+  EXPECT_TRUE(torch::allclose(c.masked, c.shrunk, 1e-4, 1e-5)) << (c.masked - c.shrunk).abs().max();
+  EXPECT_EQ(c.ctrl->statistics().values.at("filter_pruning.shrink_approximations"), 0);
+}
+
+TEST(FilterPruning, ShrinkNamesTheConsumersItCannotFoldExactly) {
+  torch::manual_seed(0);
+  // A padded 3x3 consumer: at the borders its taps on the removed channels read zero padding, so
+  // a bias cannot carry their constant exactly; the statistics say so and the interior is exact.
+  torch::nn::Sequential net(conv(3, 8, 3, 1, true), torch::nn::BatchNorm2d(8), torch::nn::ReLU(),
+                            conv(8, 4, 3, 1, true));
+  const FoldCase c = shrink_and_compare(net, R"({"prune_batch_norms": false, "prune_first_conv": true,
+                                                 "round_channels_to": 1})");
+  const Statistics s = c.ctrl->statistics();
+  EXPECT_EQ(s.values.at("filter_pruning.shrink_approximations"), 1);
+  bool named = false;
+  for (const StatisticsTable& t : s.tables)
+    if (t.title == "filter_pruning: shrink approximations")
+      named = t.rows.size() == 1 && t.rows[0][1].find("pads with zeros") != std::string::npos;
+  EXPECT_TRUE(named);
+  using torch::indexing::Slice;
+  EXPECT_TRUE(torch::allclose(c.masked.index({Slice(), Slice(), Slice(1, -1), Slice(1, -1)}),
+                              c.shrunk.index({Slice(), Slice(), Slice(1, -1), Slice(1, -1)}), 1e-4, 1e-5));
+  EXPECT_FALSE(torch::allclose(c.masked, c.shrunk, 1e-4, 1e-5));
+}
+
 // The optimizer goes on across the shrink: one step after shrinking equals one step of the masked
 // model on the kept channels, for SGD with momentum and for Adam.
 template <typename Optimizer, typename Options>

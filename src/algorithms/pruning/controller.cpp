@@ -10,9 +10,12 @@
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -104,7 +107,7 @@ std::string hook_name(std::string tensor) {
 }
 
 // Removed channels, per tensor and dim, of one shrink.
-using Plan = std::map<std::string, std::map<int64_t, std::set<int64_t>>>;
+using Plan = FilterPruningController::Plan;
 
 // Adds to `plan` what removing channels `removed` (indices into the group's current channels)
 // from `group` takes from each tensor.
@@ -185,6 +188,71 @@ std::string percent(double v) {
   return s.str();
 }
 
+// Keeps a copy of every tensor it sees: a consumer's input, for the folds of a shrink.
+class ProbeImpl : public torch::nn::Module {
+ public:
+  at::Tensor forward(at::Tensor x) {
+    seen.push_back(x.detach().clone());
+    return x;
+  }
+  std::vector<at::Tensor> seen;
+};
+TORCH_MODULE(Probe);
+
+// The example inputs with every floating tensor replaced by standard normal values (seeded, so
+// that a shrink is deterministic, and from a generator of its own, so that it draws nothing from
+// the global one that training uses).
+std::vector<c10::IValue> random_like(const std::vector<c10::IValue>& inputs) {
+  at::Generator gen = at::detail::createCPUGenerator(20240917);
+  std::vector<c10::IValue> out;
+  for (const c10::IValue& v : inputs) {
+    if (v.isTensor() && v.toTensor().is_floating_point()) {
+      const at::Tensor& t = v.toTensor();
+      out.emplace_back(at::randn(t.sizes(), gen, t.options().device(at::kCPU)).to(t.device()));
+    } else {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+// Whether a convolution node pads (its `padding` argument, input 4: nonzero ints or "same").
+bool pads(const ir::Node* n) {
+  if (n->inputs().size() < 5 || !n->input(4).is_constant()) return true;
+  const ir::Constant& c = n->input(4).constant();
+  if (c.kind() == ir::Constant::Kind::IntList) {
+    const std::vector<int64_t>& p = c.to_int_list();
+    return std::any_of(p.begin(), p.end(), [](int64_t v) { return v != 0; });
+  }
+  if (c.kind() == ir::Constant::Kind::Int) return c.to_int() != 0;
+  return c.kind() == ir::Constant::Kind::String ? c.to_string() != "valid" : true;
+}
+
+// A convolution's `groups` (input 6 of aten::conv{1,2,3}d), 1 when it is not a constant.
+int64_t groups_of(const ir::Node* n) {
+  if (n->inputs().size() < 7 || !n->input(6).is_constant()) return 1;
+  const ir::Constant& c = n->input(6).constant();
+  return c.kind() == ir::Constant::Kind::Int ? c.to_int() : 1;
+}
+
+// The product of a transposed convolution's strides (input 3).
+double stride_product(const ir::Node* n) {
+  if (n->inputs().size() < 4 || !n->input(3).is_constant()) return 1;
+  const ir::Constant& c = n->input(3).constant();
+  if (c.kind() != ir::Constant::Kind::IntList) return c.kind() == ir::Constant::Kind::Int ? c.to_int() : 1;
+  double p = 1;
+  for (int64_t v : c.to_int_list()) p *= static_cast<double>(v);
+  return p;
+}
+
+// The running mean of the BatchNorm that is the only reader of `n`'s output, else empty.
+std::string following_running_mean(const ir::Node* n) {
+  if (n->outputs().size() != 1) return {};
+  const std::vector<ir::Use>& uses = n->outputs()[0]->uses();
+  if (uses.size() != 1 || uses[0].user->op() != "aten::batch_norm" || uses[0].index != 0) return {};
+  return tensor_input(uses[0].user, 3);
+}
+
 }  // namespace
 
 FilterPruningController::FilterPruningController(runtime::CompressedModel model, FilterPruningConfig config,
@@ -193,6 +261,7 @@ FilterPruningController::FilterPruningController(runtime::CompressedModel model,
       config_(std::move(config)),
       scheduler_(
           config_, [this](double level) { set_pruning_level(level); }, [this] { freeze(); }) {
+  example_inputs_ = example_inputs;
   const ir::Graph& graph = model_->graph();
   const Shapes shapes = parameter_shapes(model_);
 
@@ -530,12 +599,13 @@ int64_t FilterPruningController::params_now() const {
   return total;
 }
 
-void FilterPruningController::shrink(torch::optim::Optimizer* optimizer) {
+void FilterPruningController::shrink(torch::optim::Optimizer* optimizer, bool fold) {
   const Shapes shapes = parameter_shapes(model_);
   const passes::ChannelGroups analysis(model_->graph(), weight_shapes(shapes));
   Plan plan;
   std::vector<std::pair<size_t, at::Tensor>> shrunk;  // group -> kept indices
   std::map<std::string, int64_t> depthwise;           // depthwise convolution -> its new groups
+  std::vector<const ir::Node*> consumers;             // weighted ops that lose input channels
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     PruningGroup& group = groups_[gi];
     const at::Tensor keep = group.kept().to(torch::kDouble).contiguous();
@@ -547,13 +617,21 @@ void FilterPruningController::shrink(torch::optim::Optimizer* optimizer) {
     TORCH_CHECK(g != nullptr && g->channels == group.channels_now, "nncf: filter_pruning: the group of ",
                 group.layers.front().scope, " changed since the model was built");
     plan_group(*g, removed, plan);
-    for (const ChannelConsumer& c : g->consumers)
+    for (const ChannelConsumer& c : g->consumers) {
       if (c.kind == Kind::Depthwise)
         depthwise[c.node->scope()] = g->channels - static_cast<int64_t>(removed.size());
+      const bool weighted = c.kind == Kind::Conv || c.kind == Kind::ConvTranspose || c.kind == Kind::Linear;
+      if (weighted && std::find(consumers.begin(), consumers.end(), c.node) == consumers.end())
+        consumers.push_back(c.node);
+    }
     shrunk.emplace_back(gi,
                         kept_indices(group.channels_now, std::set<int64_t>(removed.begin(), removed.end())));
   }
   if (plan.empty()) return;
+
+  // The folds first: measuring them inserts and removes probes, which moves the model's hooks.
+  std::vector<std::pair<std::string, std::string>> notes;
+  const std::vector<Fold> folds = fold ? folds_for(plan, consumers, notes) : std::vector<Fold>{};
 
   // Check everything before changing anything.
   std::vector<std::string> problems;
@@ -603,7 +681,17 @@ void FilterPruningController::shrink(torch::optim::Optimizer* optimizer) {
   }
   TORCH_CHECK(problems.empty(), "nncf: filter_pruning: cannot shrink the model: ", c10::Join("; ", problems));
 
+  for (const auto& [layer, why] : notes) {
+    approximations_.emplace_back(layer, why);
+    log_warning_once("nncf: filter_pruning: shrinking changes the output of " + layer + ": " + why);
+  }
+  // What the removed channels still feed their consumers goes into the consumers' biases (with
+  // every tensor still at its full size).
   torch::NoGradGuard no_grad;
+  for (const Fold& f : folds) {
+    at::Tensor t = model_->tensor(f.tensor);
+    t.add_(f.delta.to(t.options()));
+  }
   for (const auto& [name, dims] : plan) {
     at::Tensor t = model_->tensor(name);
     for (const auto& [dim, gone] : dims) {
@@ -643,6 +731,128 @@ void FilterPruningController::shrink(torch::optim::Optimizer* optimizer) {
   // A depthwise convolution's groups is its channel count (conv: input 6).
   for (const auto& [scope, channels] : depthwise)
     model_->set_constant(scope, 6, ir::Constant::integer(channels));
+}
+
+std::vector<FilterPruningController::Fold> FilterPruningController::folds_for(
+    const Plan& plan, const std::vector<const ir::Node*>& consumers,
+    std::vector<std::pair<std::string, std::string>>& notes) {
+  std::vector<Fold> folds;
+  if (consumers.empty()) return folds;
+  auto note = [&](const ir::Node* n, const std::string& why) {
+    notes.emplace_back(nncf_spelling_ && !n->nncf_name().empty() ? n->nncf_name() : n->scope(), why);
+  };
+  // Run the masked model in eval mode (the mode whose outputs a shrink must keep) on the example
+  // inputs and on random ones, each consumer's input recorded.
+  if (example_inputs_.empty()) {
+    for (const ir::Node* n : consumers)
+      note(n,
+           "no example inputs (input_info) to measure what its removed input channels carry; nothing is "
+           "folded");
+    return folds;
+  }
+  std::vector<Probe> probes;
+  std::vector<runtime::Hook> hooks;
+  for (const ir::Node* n : consumers) {
+    probes.emplace_back();
+    hooks.push_back({{runtime::InsertionPoint::pre_op(n->scope(), 0)},
+                     "fold_probe_" + std::to_string(hooks.size()) + "|filter_pruning",
+                     torch::nn::AnyModule(probes.back()),
+                     std::numeric_limits<int>::max()});
+  }
+  const bool training = model_->is_training();
+  model_->insert(hooks);
+  auto restore = [&] {
+    for (const runtime::Hook& h : hooks) model_->remove(h.name);
+    model_->train(training);
+  };
+  try {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    model_->forward(example_inputs_);
+    model_->forward(random_like(example_inputs_));
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < consumers.size(); ++i) {
+    const ir::Node* n = consumers[i];
+    const bool linear = n->op() == "aten::linear", transposed = is_transposed(n);
+    const std::string weight = tensor_input(n, 1);
+    const int64_t dim = transposed ? 0 : 1;
+    auto it = plan.find(weight);
+    if (it == plan.end() || !it->second.count(dim)) continue;
+    const std::set<int64_t>& gone = it->second.at(dim);
+    const at::Tensor idx = torch::tensor(std::vector<int64_t>(gone.begin(), gone.end()), torch::kLong);
+    const std::vector<at::Tensor>& seen = probes[i]->seen;
+    if (seen.size() < 2) {
+      note(n, "it did not run on the example inputs; nothing is folded");
+      continue;
+    }
+    // The removed channels (features) of each run, and their values at one position: the centre of
+    // the first sample of the example inputs.
+    std::vector<at::Tensor> removed;
+    for (const at::Tensor& x : seen) {
+      const int64_t axis = linear ? x.dim() - 1 : 1;
+      removed.push_back(x.to(torch::kDouble).index_select(axis, idx.to(x.device())).cpu());
+    }
+    const int64_t count = idx.numel();
+    at::Tensor value, shaped;
+    if (linear) {
+      value = removed[0].reshape({-1, count})[0];
+      std::vector<int64_t> view(static_cast<size_t>(removed[0].dim()), 1);
+      view.back() = count;
+      shaped = value.view(view);
+    } else {
+      const at::Tensor flat = removed[0][0].reshape({count, -1});
+      value = flat.select(1, flat.size(1) / 2);
+      std::vector<int64_t> view(static_cast<size_t>(removed[0].dim()), 1);
+      view[1] = count;
+      shaped = value.view(view);
+    }
+    const bool zero = std::all_of(removed.begin(), removed.end(),
+                                  [](const at::Tensor& r) { return r.abs().max().item<double>() == 0; });
+    if (zero) continue;  // the usual case: masked channels are zero after a ReLU
+    std::vector<std::string> why;
+    const bool constant = std::all_of(removed.begin(), removed.end(), [&](const at::Tensor& r) {
+      return torch::allclose(r, shaped.expand_as(r), 1e-5, 1e-6);
+    });
+    if (!constant)
+      why.emplace_back(
+          "its removed input channels do not carry a constant (it varies with the position or the input); "
+          "their values at the centre of the first example are folded");
+    const at::Tensor w = model_->tensor(weight).detach().to(torch::kDouble).cpu().index_select(dim, idx);
+    at::Tensor delta;
+    if (linear) {
+      delta = w.matmul(value);
+    } else if (transposed) {
+      delta = (w.flatten(2).sum(2) * value.view({count, 1})).sum(0) / stride_product(n);
+      why.emplace_back(
+          "a transposed convolution spreads a constant unevenly; its mean over the strides is folded");
+    } else {
+      if (groups_of(n) != 1) {
+        note(n, "a grouped convolution reads the removed channels; nothing is folded");
+        continue;
+      }
+      delta = (w.flatten(2).sum(2) * value.view({1, count})).sum(1);
+      if (pads(n))
+        why.emplace_back(
+            "it pads with zeros, so at the borders the folded constant is larger than what the "
+            "removed channels gave");
+    }
+    if (const std::string bias = tensor_input(n, 2); !bias.empty()) {
+      folds.push_back({bias, delta});
+    } else if (const std::string mean = following_running_mean(n); !mean.empty()) {
+      folds.push_back({mean, -delta});  // BN(y + d) with running mean m is BN(y) with m - d
+    } else {
+      note(n, "it has no bias, and no BatchNorm follows it, to fold the removed channels' constant into");
+      continue;
+    }
+    if (!why.empty()) note(n, c10::Join("; ", why));
+  }
+  return folds;
 }
 
 CompressionStage FilterPruningController::compression_stage() const {
@@ -687,6 +897,12 @@ Statistics FilterPruningController::statistics() const {
     }
   }
   stats.tables.push_back(layers);
+  if (!approximations_.empty()) {
+    StatisticsTable approx{"filter_pruning: shrink approximations", {"layer", "why"}, {}};
+    for (const auto& [layer, why] : approximations_) approx.rows.push_back({layer, why});
+    stats.tables.push_back(approx);
+  }
+  stats.values["filter_pruning.shrink_approximations"] = static_cast<double>(approximations_.size());
   if (!skipped_.empty()) {
     StatisticsTable skipped{"filter_pruning: groups not pruned", {"layers", "why"}, {}};
     for (const SkippedGroup& s : skipped_)
@@ -745,7 +961,7 @@ void FilterPruningController::load_state(const std::map<std::string, c10::IValue
     groups_[g].keep = keep;
   }
   write_masks();
-  shrink(nullptr);
+  shrink(nullptr, /*fold=*/false);  // every tensor is loaded next: nothing to fold
   level_ = s.at("level").toDouble();
   frozen_ = s.at("frozen").toBool();
   std::map<std::string, double> sched;

@@ -21,15 +21,20 @@
 //   pruning->attach_optimizer(&opt);          // or call pruning->shrink(&opt) when you like
 //
 // Masked channels are exactly zero after an activation f with f(0) = 0 (ReLU-likes), so shrinking
-// changes no output there. Where f(0) != 0, or without prune_batch_norms, a removed channel would
-// still feed a constant into its consumers; shrinking then folds nothing yet and says so in the
-// statistics (`filter_pruning.shrink_changes_outputs`).
+// changes no output there. Where f(0) != 0, or without prune_batch_norms, a removed channel still
+// feeds a constant into its consumers: shrink() measures what each consumer's removed input
+// channels carry (the model run in eval mode on the example inputs and on random ones) and folds
+// it into the consumer's bias, or into the running mean of the BatchNorm that follows a consumer
+// without one. The fold is exact for linear layers and unpadded convolutions; where it cannot be
+// (zero padding at the borders, a transposed convolution, a value that is not constant, nowhere
+// to fold) the statistics table "shrink approximations" names the layer and why.
 
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +91,9 @@ struct OpCost {
 
 class FilterPruningController : public CompressionController {
  public:
+  /// The channels one shrink removes: tensor -> dim -> indices.
+  using Plan = std::map<std::string, std::map<int64_t, std::set<int64_t>>>;
+
   FilterPruningController(runtime::CompressedModel model, FilterPruningConfig config,
                           std::vector<c10::IValue> example_inputs);
 
@@ -114,7 +122,7 @@ class FilterPruningController : public CompressionController {
   /// Removes the masked channels physically (see the header comment); slices `optimizer`'s state
   /// when given. Atomic: an optimizer state or an inserted module that cannot be sliced is an
   /// error naming it, and nothing changes. A no-op when nothing is masked.
-  void shrink(torch::optim::Optimizer* optimizer = nullptr);
+  void shrink(torch::optim::Optimizer* optimizer = nullptr) { shrink(optimizer, /*fold=*/true); }
   /// The optimizer to slice when the schedule's freeze shrinks the model (nullptr: the model stays
   /// masked until shrink() is called).
   void attach_optimizer(torch::optim::Optimizer* optimizer) override { optimizer_ = optimizer; }
@@ -133,6 +141,17 @@ class FilterPruningController : public CompressionController {
   runtime::TransformationLayout take_layout() { return std::move(layout_); }
 
  private:
+  /// What a shrink adds to one tensor (a consumer's bias, or a BatchNorm's running mean).
+  struct Fold {
+    std::string tensor;
+    at::Tensor delta;
+  };
+  void shrink(torch::optim::Optimizer* optimizer, bool fold);
+  // The constants that the channels `plan` removes feed into `consumers` (conv, transposed conv
+  // and linear nodes), measured by running the model; adds (layer, why) to `notes` where a fold
+  // cannot keep the outputs exactly.
+  std::vector<Fold> folds_for(const Plan& plan, const std::vector<const ir::Node*>& consumers,
+                              std::vector<std::pair<std::string, std::string>>& notes);
   std::vector<int64_t> removed_for(double level) const;
   // The segments of every group in the masked tensors, from an analysis of the current model.
   void find_segments(const passes::ChannelGroups& analysis);
@@ -154,6 +173,8 @@ class FilterPruningController : public CompressionController {
   bool nncf_spelling_ = false;
   torch::optim::Optimizer* optimizer_ = nullptr;
   InitData init_data_;
+  std::vector<c10::IValue> example_inputs_;
+  std::vector<std::pair<std::string, std::string>> approximations_;  // layer, why
   runtime::TransformationLayout layout_;
 };
 
