@@ -20,6 +20,23 @@ void FilterMaskImpl::reset() {
 torch::Tensor FilterMaskImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(dim < x.dim() && x.size(dim) == mask.size(0), "nncf: FilterMask of ", mask.size(0),
               " channels at dim ", dim, " applied to a tensor of shape ", x.sizes());
+  // All kept (every mask once the model is shrunk): nothing to do, and nothing to record for
+  // autograd. The answer is cached until the buffer changes (its version, or its storage after a
+  // shrink or a load).
+  bool all_kept = false;
+  {
+    const std::lock_guard<std::mutex> guard(all_kept_.lock);
+    const uint32_t version = mask._version();
+    const void* data = mask.data_ptr();
+    if (version != all_kept_.version || data != all_kept_.data || mask.numel() != all_kept_.numel) {
+      all_kept_.value = mask.numel() == 0 || mask.min().item<float>() == 1.0F;
+      all_kept_.version = version;
+      all_kept_.data = data;
+      all_kept_.numel = mask.numel();
+    }
+    all_kept = all_kept_.value;
+  }
+  if (all_kept) return x;
   std::vector<int64_t> shape(static_cast<size_t>(x.dim()), 1);
   shape[static_cast<size_t>(dim)] = mask.size(0);
   const torch::Tensor m = mask.to(x.scalar_type()).view(shape);

@@ -9,6 +9,9 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
+#include <mutex>
+
 #include "nncf/runtime/channel_slicing.h"
 
 namespace nncf::pruning {
@@ -24,6 +27,26 @@ class FilterMaskImpl : public torch::nn::Cloneable<FilterMaskImpl>, public runti
   int64_t dim = 0;
   bool zero_grad = true;
   torch::Tensor mask;  ///< buffer, float [channels], 1 = kept
+
+ private:
+  // Whether every entry of `mask` is 1, as of the buffer state it was computed for (forward may
+  // run on several threads at once, hence the lock; a clone gets a lock of its own).
+  struct AllKept {
+    AllKept() = default;
+    AllKept(const AllKept& other)
+        : value(other.value), version(other.version), data(other.data), numel(other.numel) {}
+    AllKept& operator=(const AllKept& other) {
+      if (this != &other)
+        value = other.value, version = other.version, data = other.data, numel = other.numel;
+      return *this;
+    }
+    std::mutex lock;
+    bool value = false;
+    uint32_t version = 0;
+    const void* data = nullptr;
+    int64_t numel = -1;
+  };
+  AllKept all_kept_;
 };
 TORCH_MODULE(FilterMask);
 
