@@ -15,11 +15,14 @@ extern const Algorithm kConstSparsity;
 namespace pruning {
 extern const Algorithm kFilterPruning;
 }
+namespace binarization {
+extern const Algorithm kBinarization;
+}
 
 const std::vector<const Algorithm*>& algorithm_table() {
   static const std::vector<const Algorithm*> kTable = {
       &quantization::kAlgorithm, &sparsity::kMagnitudeSparsity, &sparsity::kRBSparsity,
-      &sparsity::kConstSparsity, &pruning::kFilterPruning,
+      &sparsity::kConstSparsity, &pruning::kFilterPruning,      &binarization::kBinarization,
   };
   return kTable;
 }

@@ -12,6 +12,7 @@
 #include "nncf/runtime/affine_quantizer.h"
 #include "nncf/runtime/files.h"
 #include "nncf/runtime/ops.h"
+#include "nncf/runtime/step_activation.h"
 
 namespace nncf::exporting {
 namespace {
@@ -178,9 +179,22 @@ class Exporter {
   }
 
   jit::Value* emit_hook(const runtime::Hook& h, jit::Value* x, const std::string& where) {
+    if (const auto* step = dynamic_cast<const runtime::StepActivation*>(h.module.ptr().get())) {
+      if (!step->binarizes()) return x;
+      // level * [x > t_c]: gt against the points along dim 1, then where(.., level, 0).
+      torch::NoGradGuard no_grad;
+      const at::Tensor t = step->switch_points().detach().reshape({1, -1, 1, 1}).contiguous();
+      jit::Value* points = add_tensor_attribute("nncf_" + h.name + "_switch_points", t, false);
+      jit::Value* level = add_tensor_attribute("nncf_" + h.name + "_level",
+                                               step->level().detach().reshape({}).clone(), false);
+      jit::Value* above = graph_->insert(c10::Symbol::fromQualString("aten::gt"), {x, points});
+      return graph_->insert(c10::Symbol::fromQualString("aten::where"),
+                            {above, level, graph_->insertConstant(0.0)});
+    }
     const auto* fq = dynamic_cast<const runtime::AffineQuantizer*>(h.module.ptr().get());
-    TORCH_CHECK(fq != nullptr, "nncf::export_torchscript: the module '", h.name, "' inserted at ", where,
-                " is not a quantizer; only FakeQuantize activations can be expressed with built-in ops");
+    TORCH_CHECK(
+        fq != nullptr, "nncf::export_torchscript: the module '", h.name, "' inserted at ", where,
+        " is neither a quantizer nor a binarizer; only those activations can be expressed with built-in ops");
     if (!fq->quantizes()) return x;
     const runtime::AffineGrid p = fq->affine_grid();
     jit::Value* scale = add_tensor_attribute("nncf_" + h.name + "_step", p.step, false);

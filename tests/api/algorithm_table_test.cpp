@@ -54,7 +54,7 @@ TEST(AlgorithmTable, EverySupportedNameHasOneEntryAndValidatesItsSection) {
     ASSERT_NE(a, nullptr) << name;
     EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name;
   }
-  EXPECT_EQ(find_algorithm("binarization"), nullptr);
+  EXPECT_EQ(find_algorithm("knowledge_distillation"), nullptr);
   // Validation goes through the entry: a bad key is named with its path.
   const Config bad = config_of(R"({"algorithm": "rb_sparsity", "sparsity_inti": 0.1})");
   EXPECT_THAT(testing::error_of([&] { find_algorithm("rb_sparsity")->validate(bad.compression()[0]); }),

@@ -146,10 +146,12 @@ TEST(CreateCompressedModel, SavedStateLoadsIntoAFreshCompressedModel) {
 
 TEST(CreateCompressedModel, BadInputsGiveClearErrors) {
   testing::SmallCNN net(testing::SmallCNNOptions().width(4));
-  auto binarization = Config::from_string(
-      R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression": {"algorithm": "binarization"}})");
-  EXPECT_NE(testing::error_of([&] { create_compressed_model(net, binarization); }).find("binarization"),
-            std::string::npos);
+  auto distillation = Config::from_string(
+      R"({"input_info": {"sample_size": [1, 1, 12, 12]}, "compression": {"algorithm": "knowledge_distillation",
+          "type": "mse"}})");
+  EXPECT_NE(
+      testing::error_of([&] { create_compressed_model(net, distillation); }).find("knowledge_distillation"),
+      std::string::npos);
   auto twice = Config::from_string(R"({"input_info": {"sample_size": [1, 1, 12, 12]},
       "compression": [{"algorithm": "quantization"}, {"algorithm": "quantization"}]})");
   EXPECT_NE(testing::error_of([&] { create_compressed_model(net, twice); }).find("compression[1]"),

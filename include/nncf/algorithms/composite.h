@@ -28,6 +28,16 @@ class CompositeController : public CompressionController {
   void attach_optimizer(torch::optim::Optimizer* optimizer) override {
     for (const auto& c : children_) c->attach_optimizer(optimizer);
   }
+  double learning_rate_multiplier(double epoch) const override {
+    double m = 1.0;
+    for (const auto& c : children_) m *= c->learning_rate_multiplier(epoch);
+    return m;
+  }
+  bool weight_decay_enabled(double epoch) const override {
+    for (const auto& c : children_)
+      if (!c->weight_decay_enabled(epoch)) return false;
+    return true;
+  }
 
   const std::vector<std::shared_ptr<CompressionController>>& children() const { return children_; }
   /// The first child of type T, or nullptr.

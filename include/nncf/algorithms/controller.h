@@ -136,6 +136,20 @@ class CompressionController {
   /// detaches. The optimizer must outlive its attachment.
   virtual void attach_optimizer(torch::optim::Optimizer* optimizer) { (void)optimizer; }
 
+  /// What the compression schedule asks of the optimizer at fractional epoch `epoch` (epochs done
+  /// plus the fraction of the current one): a factor for the learning rate and whether weight
+  /// decay stays on. Staged quantization and binarization (`params`: lr_poly_drop_*,
+  /// disable_wd_start_epoch) ask for something; every other algorithm returns 1 and true, and a
+  /// composite multiplies its children's factors and keeps weight decay while all of them do.
+  virtual double learning_rate_multiplier(double epoch) const {
+    (void)epoch;
+    return 1.0;
+  }
+  virtual bool weight_decay_enabled(double epoch) const {
+    (void)epoch;
+    return true;
+  }
+
   /// What resuming needs beyond the model's tensors (scheduler position, levels, the ids of the
   /// inserted modules): plain values that nncf::save_checkpoint writes.
   virtual std::map<std::string, c10::IValue> state() const { return {}; }

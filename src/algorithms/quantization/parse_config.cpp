@@ -145,7 +145,9 @@ std::vector<ScopeOverride> parse_overrides(const ConfigNode& node) {
   return out;
 }
 
-StagedQuantizationParams parse_staged(const ConfigNode& node) {
+}  // namespace
+
+StagedQuantizationParams parse_staged_params(const ConfigNode& node) {
   node.expect_object();
   node.check_keys({"batch_multiplier", "activations_quant_start_epoch", "weights_quant_start_epoch",
                    "lr_poly_drop_start_epoch", "lr_poly_drop_duration_epochs", "disable_wd_start_epoch",
@@ -165,7 +167,18 @@ StagedQuantizationParams parse_staged(const ConfigNode& node) {
   return p;
 }
 
-}  // namespace
+double staged_lr_multiplier(const StagedQuantizationParams& p, double epoch) {
+  if (!p.lr_poly_drop_start_epoch) return 1.0;
+  const double start = static_cast<double>(*p.lr_poly_drop_start_epoch);
+  const double duration = static_cast<double>(p.lr_poly_drop_duration_epochs);
+  if (epoch < start) return 1.0;
+  if (epoch >= start + duration) return 0.0;
+  return std::pow((start + duration - epoch) / duration, 2.1);
+}
+
+bool staged_weight_decay_enabled(const StagedQuantizationParams& p, double epoch) {
+  return !p.disable_wd_start_epoch || epoch <= static_cast<double>(*p.disable_wd_start_epoch);
+}
 
 QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   const ConfigNode& node = algorithm.section;
@@ -218,7 +231,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
   if (node.has("export_to_onnx_standard_ops"))
     q.export_to_onnx_standard_ops = node["export_to_onnx_standard_ops"].as_bool();
   if (node.has("overflow_fix")) q.overflow_fix = node["overflow_fix"].as_enum(kOverflowFixes);
-  if (node.has("params")) q.staged = parse_staged(node["params"]);
+  if (node.has("params")) q.staged = parse_staged_params(node["params"]);
   if (node.has("ignored_scopes")) q.ignored_scopes = node["ignored_scopes"].as_scopes();
   if (node.has("target_scopes")) q.target_scopes = node["target_scopes"].as_scopes();
   q.top_ignored_scopes = algorithm.top_ignored_scopes;

@@ -18,6 +18,7 @@
 
 namespace nncf {
 struct AlgorithmConfig;
+class ConfigNode;
 }
 
 namespace nncf::quantization {
@@ -109,6 +110,18 @@ struct StagedQuantizationParams {
   double base_lr = 1e-3;
   double base_wd = 1e-5;
 };
+
+/// Parses a staged `params` object (quantization's and binarization's); throws c10::Error naming
+/// the JSON path of the first problem.
+StagedQuantizationParams parse_staged_params(const ConfigNode& node);
+
+/// What the staged schedule asks of the optimizer at fractional epoch `epoch` (epochs done plus the
+/// fraction of this one), as NNCF's staged sample does: the learning rate falls as
+/// ((start + duration - epoch) / duration)^2.1 from lr_poly_drop_start_epoch over
+/// lr_poly_drop_duration_epochs (1 before; 0 after -- NNCF leaves its last value there, which is
+/// ~0), and weight decay is off once epoch > disable_wd_start_epoch.
+double staged_lr_multiplier(const StagedQuantizationParams& p, double epoch);
+bool staged_weight_decay_enabled(const StagedQuantizationParams& p, double epoch);
 
 struct QuantizationConfig {
   /// JSON path of the section (`compression[1]`), for errors raised after parsing.

@@ -58,6 +58,14 @@ class QuantizationController : public CompressionController {
   CompressionScheduler& scheduler() override;
   Statistics statistics() const override;
   CompressionStage compression_stage() const override;
+  /// With staged `params`: the poly learning-rate drop and the weight-decay switch (see
+  /// staged_lr_multiplier); otherwise 1 and true.
+  double learning_rate_multiplier(double epoch) const override {
+    return config_.staged ? staged_lr_multiplier(*config_.staged, epoch) : 1.0;
+  }
+  bool weight_decay_enabled(double epoch) const override {
+    return !config_.staged || staged_weight_decay_enabled(*config_.staged, epoch);
+  }
   /// The quantizers' ids and the scheduler position. After load_state, initialize() only keeps
   /// the data (the ranges come from the checkpoint).
   std::map<std::string, c10::IValue> state() const override;

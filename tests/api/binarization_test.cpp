@@ -1,0 +1,322 @@
+// Binarization: NNCF's config sections unchanged, the binarizers against NNCF's formulas (forward
+// and the gradients through the exp/sigmoid parametrization), the staged schedule's switches and
+// optimizer requests, the scale initialization, training, checkpoints, and exports checked in
+// ONNX Runtime and LibTorch.
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "nncf/algorithms/binarization/binarizer.h"
+#include "nncf/algorithms/binarization/controller.h"
+#include "nncf/api/checkpoint.h"
+#include "nncf/api/compression.h"
+#include "nncf/kernels/binarize.h"
+#include "support/errors.h"
+#include "support/models.h"
+#include "support/ort.h"
+
+namespace nncf {
+namespace {
+
+using binarization::ActivationBinarizer;
+using binarization::BinarizationConfig;
+using binarization::BinarizationController;
+using binarization::BinarizationMode;
+using binarization::WeightBinarizer;
+
+Config binarization_config(const std::string& section, const std::string& shape = "[1, 3, 32, 32]") {
+  return Config::from_string(R"({"input_info": {"sample_size": )" + shape + R"(}, "compression": )" +
+                             section + "}");
+}
+
+std::shared_ptr<BinarizationController> as_binarization(const std::shared_ptr<CompressionController>& c) {
+  auto b = std::dynamic_pointer_cast<BinarizationController>(c);
+  EXPECT_NE(b, nullptr);
+  return b;
+}
+
+testing::ResNet18 resnet18() {
+  torch::manual_seed(0);
+  return testing::ResNet18(testing::ResNet18Options().base_width(8));
+}
+
+std::string temp(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("nncf_binarization_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+// NNCF's examples/torch/classification/configs/binarization/resnet18_imagenet_binarization_xnor.json
+// compression section, as shipped.
+const char* kNncfXnorSection = R"({
+            "algorithm": "binarization",
+            "mode": "xnor",
+            "params": {
+                "batch_multiplier": 1,
+                "activations_quant_start_epoch": 10,
+                "weights_quant_start_epoch": 30,
+                "lr_poly_drop_start_epoch": 60,
+                "lr_poly_drop_duration_epochs": 30,
+                "disable_wd_start_epoch": 60
+            },
+            "ignored_scopes": ["{re}ResNet/NNCFLinear\\[fc\\]/.*",
+                               "{re}ResNet/NNCFConv2d\\[conv1\\]",
+                               "{re}ResNet/Sequential\\[layer2\\]/BasicBlock\\[0\\]/Sequential\\[downsample\\]/.*",
+                               "{re}ResNet/Sequential\\[layer3\\]/BasicBlock\\[0\\]/Sequential\\[downsample\\]/.*",
+                               "{re}ResNet/Sequential\\[layer4\\]/BasicBlock\\[0\\]/Sequential\\[downsample\\]/.*"]
+        })";
+
+TEST(BinarizationConfig, NncfSectionsLoadUnchanged) {
+  const BinarizationConfig c =
+      BinarizationConfig::parse(binarization_config(kNncfXnorSection).compression()[0]);
+  EXPECT_EQ(c.mode, BinarizationMode::Xnor);
+  EXPECT_EQ(c.staged.activations_quant_start_epoch, 10);
+  EXPECT_EQ(c.staged.weights_quant_start_epoch, 30);
+  EXPECT_EQ(*c.staged.lr_poly_drop_start_epoch, 60);
+  EXPECT_EQ(c.ignored_scopes.size(), 5U);
+  std::string dorefa = kNncfXnorSection;
+  dorefa.replace(dorefa.find("\"xnor\""), 6, "\"dorefa\"");
+  EXPECT_EQ(BinarizationConfig::parse(binarization_config(dorefa).compression()[0]).mode,
+            BinarizationMode::Dorefa);
+  // Defaults: both groups start at epoch 1, also without `params`.
+  const BinarizationConfig d =
+      BinarizationConfig::parse(binarization_config(R"({"algorithm": "binarization"})").compression()[0]);
+  EXPECT_EQ(d.staged.activations_quant_start_epoch, 1);
+  EXPECT_EQ(d.staged.weights_quant_start_epoch, 1);
+}
+
+TEST(BinarizationConfig, BadSectionsNameTheirPath) {
+  auto error = [](const std::string& section) {
+    return testing::error_of(
+        [&] { BinarizationConfig::parse(binarization_config(section).compression()[0]); });
+  };
+  EXPECT_NE(error(R"({"algorithm": "binarization", "mode": "ternary"})").find("compression.mode"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"algorithm": "binarization", "modes": "xnor"})").find("compression.modes"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"algorithm": "binarization", "params": {"weights_quant_start_epoch": -1}})")
+                .find("compression.params.weights_quant_start_epoch"),
+            std::string::npos);
+}
+
+// NNCF's shipped config on torchvision's ResNet-18 (NNCF's scope names): every Conv2d but conv1
+// and the three downsample convolutions is binarized.
+TEST(Binarization, NncfConfigOnTorchvisionResNet18) {
+  const char* dir = std::getenv("NNCF_TEST_MODELS_DIR");
+  ASSERT_NE(dir, nullptr) << "NNCF_TEST_MODELS_DIR is set by CTest";
+  auto r = create_compressed_model(std::string(dir) + "/resnet18_traced.pt",
+                                   binarization_config(kNncfXnorSection, "[1, 3, 64, 64]"));
+  auto b = as_binarization(r.ctrl);
+  ASSERT_EQ(b->layers().size(), 16U);
+  for (const auto& l : b->layers()) {
+    EXPECT_EQ(l.weight.find("downsample"), std::string::npos) << l.weight;
+    EXPECT_NE(l.weight, "conv1.weight");
+  }
+  // Epoch 0..9: nothing; 10..29: activations; 30..: both.
+  for (int e = 0; e < 31; ++e) {
+    r.ctrl->scheduler().epoch_step();
+    const auto stage = r.ctrl->compression_stage();
+    if (e < 10) EXPECT_EQ(stage, CompressionStage::Uncompressed) << e;
+    if (e >= 10 && e < 30) EXPECT_EQ(stage, CompressionStage::PartiallyCompressed) << e;
+    if (e >= 30) EXPECT_EQ(stage, CompressionStage::FullyCompressed) << e;
+    EXPECT_EQ(b->layers()[0].activations->is_enabled(), e >= 10) << e;
+    EXPECT_EQ(b->layers()[0].weights->is_enabled(), e >= 30) << e;
+  }
+  // NNCF's PolyLRDropScheduler: base_lr * ((90 - e) / 30)^2.1 in [60, 90); weight decay off after 60.
+  EXPECT_EQ(r.ctrl->learning_rate_multiplier(59.9), 1.0);
+  EXPECT_NEAR(r.ctrl->learning_rate_multiplier(60.0), 1.0, 1e-12);
+  EXPECT_NEAR(r.ctrl->learning_rate_multiplier(75.5), std::pow(14.5 / 30.0, 2.1), 1e-12);
+  EXPECT_EQ(r.ctrl->learning_rate_multiplier(90.0), 0.0);
+  EXPECT_TRUE(r.ctrl->weight_decay_enabled(60.0));
+  EXPECT_FALSE(r.ctrl->weight_decay_enabled(60.01));
+}
+
+TEST(Binarizer, WeightsFollowXnorAndDorefa) {
+  torch::manual_seed(0);
+  const at::Tensor w = torch::randn({6, 4, 3, 3}, torch::requires_grad());
+  for (BinarizationMode mode : {BinarizationMode::Xnor, BinarizationMode::Dorefa}) {
+    WeightBinarizer b(mode);
+    EXPECT_TRUE(torch::equal(b->forward(w), w));  // disabled: the identity
+    b->set_enabled(true);
+    const at::Tensor out = b->forward(w);
+    const at::Tensor s =
+        mode == BinarizationMode::Xnor ? w.detach().abs().mean({1, 2, 3}, true) : w.detach().abs().mean();
+    EXPECT_TRUE(torch::allclose(out, (w.detach().gt(0).to(torch::kFloat) * 2 - 1) * s, 1e-6, 1e-7));
+    // Straight-through: the gradient is the incoming one.
+    const at::Tensor g = torch::randn_like(w);
+    const at::Tensor grad = torch::autograd::grad({out}, {w}, {g})[0];
+    EXPECT_TRUE(torch::equal(grad, g));
+  }
+}
+
+// The activation binarizer's gradients: NNCF's dS and dT (the kernel reference), chained through
+// S = exp(scale_raw) and T = sigmoid(threshold_raw).
+TEST(Binarizer, ActivationGradientsFollowNncfThroughTheParametrization) {
+  torch::manual_seed(0);
+  ActivationBinarizer b(5);
+  b->set_enabled(true);
+  {
+    torch::NoGradGuard no_grad;
+    b->scale_raw.fill_(std::log(1.7));
+    b->threshold_raw.copy_(torch::randn({5}));
+  }
+  b->initialized.fill_(1);
+  const at::Tensor x = (torch::randn({3, 5, 6, 7}) * 2).requires_grad_();
+  const at::Tensor out = b->forward(x);
+  const at::Tensor S = b->scale().detach(), T = b->threshold().detach();
+  EXPECT_TRUE(torch::equal(out, kernels::reference::binarize_activation(x.detach(), S, T)));
+  const at::Tensor g = torch::randn_like(x);
+  out.backward(g);
+  auto [dx, ds, dt] = kernels::reference::binarize_activation_backward(g, x.detach(), S, T);
+  EXPECT_TRUE(torch::allclose(x.grad(), dx));
+  EXPECT_TRUE(torch::allclose(b->scale_raw.grad(), ds * S, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(b->threshold_raw.grad(), dt * T * (1 - T), 1e-4, 1e-5));
+}
+
+// The smooth part, S = exp(raw) and T = sigmoid(raw), against central differences in double.
+TEST(Binarizer, ParametrizationGradientsMatchFiniteDifferences) {
+  const at::Tensor raw = torch::tensor({-0.7, 0.3, 1.9}, torch::dtype(torch::kDouble).requires_grad(true));
+  for (int which = 0; which < 2; ++which) {
+    auto f = [&](const at::Tensor& r) { return which == 0 ? r.exp().sum() : r.sigmoid().sum(); };
+    const at::Tensor grad = torch::autograd::grad({f(raw)}, {raw})[0];
+    for (int64_t i = 0; i < 3; ++i) {
+      const double h = 1e-6;
+      at::Tensor p = raw.detach().clone(), m = raw.detach().clone();
+      p[i] += h;
+      m[i] -= h;
+      EXPECT_NEAR(grad[i].item<double>(), (f(p).item<double>() - f(m).item<double>()) / (2 * h), 1e-8);
+    }
+  }
+}
+
+TEST(Binarizer, ScaleIsSetFromTheFirstTrainingBatch) {
+  ActivationBinarizer b(2);
+  b->set_enabled(true);
+  b->train();
+  const at::Tensor x = torch::arange(4000, torch::kFloat).view({2, 2, 1000}) / 1000;
+  b->forward(x);
+  EXPECT_TRUE(b->is_initialized());
+  // k = round(0.001 * 4000) = 4: the 4th largest value, 3.996.
+  EXPECT_NEAR(b->scale().item<double>(), 3.996, 1e-5);
+  b->forward(x * 10);  // set once
+  EXPECT_NEAR(b->scale().item<double>(), 3.996, 1e-5);
+  ActivationBinarizer negative(1);
+  negative->set_enabled(true);
+  negative->train();
+  negative->forward(-torch::ones({1, 1, 10}) * 2);
+  EXPECT_NEAR(negative->scale().item<double>(), 2.0, 1e-6);  // not log(-2)
+}
+
+TEST(Binarization, InitializeSetsScalesAndTrainingUpdatesThem) {
+  auto net = resnet18();
+  auto r = create_compressed_model(
+      net, binarization_config(R"({"algorithm": "binarization", "params": {"activations_quant_start_epoch": 0,
+          "weights_quant_start_epoch": 0}, "initializer": {"range": {"num_init_samples": 4}}})"));
+  auto b = as_binarization(r.ctrl);
+  ASSERT_FALSE(b->layers().empty());
+  const at::Tensor x = torch::randn({4, 3, 32, 32});
+  std::vector<std::vector<c10::IValue>> batches = {{x}};
+  r.ctrl->initialize(InitData([&](const InitData::Visitor& visit) {
+    for (const auto& inputs : batches)
+      if (!visit(inputs)) return;
+  }));
+  for (const auto& l : b->layers()) EXPECT_TRUE(l.activations->is_initialized()) << l.scope;
+  r.ctrl->scheduler().epoch_step();
+  EXPECT_EQ(r.ctrl->compression_stage(), CompressionStage::FullyCompressed);
+  torch::optim::Adam opt(r.model->parameters(), torch::optim::AdamOptions(1e-3));
+  r.model->train();
+  const at::Tensor before = b->layers()[0].activations->scale_raw.detach().clone();
+  opt.zero_grad();
+  torch::nn::functional::cross_entropy(r.model->forward(x), torch::randint(0, 10, {4})).backward();
+  ASSERT_TRUE(b->layers()[0].activations->scale_raw.grad().defined());
+  opt.step();
+  EXPECT_FALSE(torch::equal(before, b->layers()[0].activations->scale_raw.detach()));
+  const Statistics s = r.ctrl->statistics();
+  EXPECT_EQ(s.values.at("binarization.weights_enabled"), 1);
+}
+
+// Checkpoints carry the binarizers' parameters, switches and the schedule.
+TEST(Binarization, CheckpointResumes) {
+  auto net = resnet18();
+  const Config config = binarization_config(R"({"algorithm": "binarization", "mode": "dorefa"})");
+  auto r = create_compressed_model(net, config);
+  r.ctrl->scheduler().epoch_step();
+  r.ctrl->scheduler().epoch_step();  // epoch 1: both on
+  r.model->train();
+  r.model->forward(torch::randn({2, 3, 32, 32}));  // sets the scales
+  const std::string path = temp("ckpt.nncf");
+  save_checkpoint(path, r, config);
+  auto fresh = resnet18();
+  auto again = create_compressed_model(fresh, config, Checkpoint::load(path));
+  std::remove(path.c_str());
+  EXPECT_EQ(again.ctrl->compression_stage(), CompressionStage::FullyCompressed);
+  r.model->eval();
+  again.model->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({2, 3, 32, 32});
+  EXPECT_TRUE(torch::equal(r.model->forward(x), again.model->forward(x)));
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Standard ops run in ONNX Runtime to the model's outputs; the OpenVINO form writes
+// FakeQuantize(levels=2); TorchScript reproduces the model with built-in ops.
+TEST(Binarization, ExportsRunInOnnxRuntimeAndTorchScript) {
+  auto net = resnet18();
+  auto r = create_compressed_model(
+      net, binarization_config(R"({"algorithm": "binarization", "export_to_onnx_standard_ops": true,
+          "params": {"activations_quant_start_epoch": 0, "weights_quant_start_epoch": 0}})"));
+  r.model->train();
+  r.model->forward(torch::randn({8, 3, 32, 32}));  // sets the scales (and moves BatchNorm statistics)
+  auto b = as_binarization(r.ctrl);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& l : b->layers()) l.activations->threshold_raw.uniform_(-1, 1);
+  }
+  const std::string onnx = temp("std.onnx"), ts = temp("b.pt");
+  r.ctrl->export_model(onnx);
+  r.ctrl->export_model(ts, "torchscript");
+  const std::string written = file_text(onnx);
+  EXPECT_NE(written.find("Greater"), std::string::npos);
+  EXPECT_EQ(written.find("FakeQuantize"), std::string::npos);
+  r.model->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({3, 3, 32, 32});
+  const at::Tensor want = r.model->forward(x);
+  const auto got = testing::run_onnxruntime(onnx, {{testing::onnxruntime_signature(onnx).inputs.at(0), x}});
+  EXPECT_TRUE(torch::allclose(got.at(0), want, 1e-3, 1e-3)) << (got.at(0) - want).abs().max();
+  torch::jit::Module loaded = torch::jit::load(ts);
+  EXPECT_TRUE(torch::allclose(loaded.forward({x}).toTensor(), want, 1e-4, 1e-4));
+  for (const std::string& f : {onnx, ts}) std::remove(f.c_str());
+
+  auto net2 = resnet18();
+  auto fq = create_compressed_model(net2, binarization_config(R"({"algorithm": "binarization",
+      "params": {"activations_quant_start_epoch": 0, "weights_quant_start_epoch": 0}})"));
+  const std::string ov = temp("ov.onnx");
+  fq.ctrl->export_model(ov);
+  const std::string text = file_text(ov);
+  std::remove(ov.c_str());
+  EXPECT_NE(text.find("FakeQuantize"), std::string::npos);
+  EXPECT_NE(text.find("org.openvinotoolkit"), std::string::npos);
+  EXPECT_NE(text.find("ReduceMean"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nncf
