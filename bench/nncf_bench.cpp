@@ -25,6 +25,7 @@ std::vector<Metric> run_qat(const Options& options);       // qat_bench.cpp
 std::vector<Metric> run_sparsity(const Options& options);  // sparsity_bench.cpp
 std::vector<Metric> run_export(const Options& options);    // export_bench.cpp
 std::vector<Metric> run_pruning(const Options& options);   // pruning_bench.cpp
+std::vector<Metric> run_binarization(const Options& options);  // binarization_bench.cpp
 }  // namespace nncf::bench
 
 namespace {
@@ -49,6 +50,10 @@ const Suite kSuites[] = {
      "export, "
      "ResNet-18 on Fashion-MNIST",
      nncf::bench::run_pruning},
+    {"binarization",
+     "activation binarizer fwd+bwd (64x64x56x56 float) vs x.clone(); XNOR binarized vs FP32 training step, "
+     "ResNet-18 on Fashion-MNIST",
+     nncf::bench::run_binarization},
 };
 
 void usage(FILE* out) {

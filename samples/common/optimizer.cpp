@@ -139,4 +139,19 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
+void set_weight_decay(torch::optim::Optimizer& optimizer, double weight_decay) {
+  for (auto& group : optimizer.param_groups()) {
+    auto& options = group.options();
+    if (auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&options)) {
+      sgd->weight_decay(weight_decay);
+    } else if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&options)) {
+      adam->weight_decay(weight_decay);
+    } else if (auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&options)) {
+      adamw->weight_decay(weight_decay);
+    } else {
+      TORCH_CHECK(false, "set_weight_decay: an optimizer this sample does not make (sgd, adam, adamw)");
+    }
+  }
+}
+
 }  // namespace nncf_sample

@@ -65,6 +65,8 @@ class LrSchedule {
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
                                                         const std::vector<torch::Tensor>& parameters);
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+/// Sets every parameter group's weight decay (SGD, Adam, AdamW).
+void set_weight_decay(torch::optim::Optimizer& optimizer, double weight_decay);
 
 /// Fails on members of `node` that are not in `known`: a typo in a config must not be ignored.
 void check_keys(const nncf::ConfigNode& node, const std::set<std::string>& known);

@@ -18,6 +18,7 @@
 #include "common/training.h"
 #include "common/weights_io.h"
 #include "nncf/algorithms/algorithm.h"
+#include "nncf/algorithms/quantization/config.h"
 #include "nncf/api/checkpoint.h"
 #include "nncf/api/compression.h"
 #include "nncf/runtime/files.h"
@@ -38,6 +39,39 @@ std::string stage_name(nncf::CompressionStage s) {
       return "fully_compressed";
   }
   return "?";
+}
+
+// The staged schedules (`params` of the quantization and binarization sections) of the config
+// text: what they ask of the optimizer -- a learning-rate factor, weight decay on or off, batches
+// per optimizer step -- applies to the compression run, and to its FP32 control too, so that the
+// control's fine-tuning is the same.
+struct StagedRequests {
+  std::vector<nncf::quantization::StagedQuantizationParams> schedules;
+  bool any() const { return !schedules.empty(); }
+  double lr_multiplier(double epoch) const {
+    double m = 1.0;
+    for (const auto& p : schedules) m *= nncf::quantization::staged_lr_multiplier(p, epoch);
+    return m;
+  }
+  bool weight_decay(double epoch) const {
+    for (const auto& p : schedules)
+      if (!nncf::quantization::staged_weight_decay_enabled(p, epoch)) return false;
+    return true;
+  }
+  int64_t batch_multiplier() const {
+    int64_t m = 1;
+    for (const auto& p : schedules) m = std::max(m, p.batch_multiplier.value_or(1));
+    return m;
+  }
+};
+
+StagedRequests staged_requests(const std::string& text, const std::string& source) {
+  StagedRequests r;
+  const nncf::Config config = nncf::Config::from_string(text, source);
+  for (const nncf::AlgorithmConfig& a : config.compression())
+    if ((a.name == "quantization" || a.name == "binarization") && a.section.has("params"))
+      r.schedules.push_back(nncf::quantization::parse_staged_params(a.section["params"]));
+  return r;
 }
 
 struct Run {
@@ -314,11 +348,24 @@ struct Run {
       }
     }
     Loader train = loader(*train_set, true);
+    const StagedRequests staged = staged_requests(config.text, config.path);
     for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
       const auto start = Clock::now();
       r.ctrl->scheduler().epoch_step();
       const double lr = schedule.lr(epoch);
       set_learning_rate(*optimizer, lr);
+      BatchStart before_batch;
+      if (staged.any()) {
+        before_batch = [&, epoch, lr](int64_t b, int64_t n) {
+          const double e = static_cast<double>(epoch) + static_cast<double>(b) / static_cast<double>(n);
+          // The controller's requests; a control, which has no staged controller, reads the same
+          // schedule from its config.
+          const double m = o.fp32_control ? staged.lr_multiplier(e) : r.ctrl->learning_rate_multiplier(e);
+          const bool wd = o.fp32_control ? staged.weight_decay(e) : r.ctrl->weight_decay_enabled(e);
+          set_learning_rate(*optimizer, lr * m);
+          set_weight_decay(*optimizer, wd ? config.optimizer.weight_decay : 0.0);
+        };
+      }
       train.set_epoch(1000 + epoch);
       const std::string order = train.order_hash(o.batches_per_epoch);
       r.model->train();
@@ -326,7 +373,7 @@ struct Run {
       const EpochResult t =
           train_epoch([&](const torch::Tensor& x) { return r.model->forward(x); }, *optimizer, train, task,
                       r.ctrl.get(), c10::str("compression epoch ", epoch + 1, "/", config.epochs),
-                      o.batches_per_epoch, steps.observer());
+                      o.batches_per_epoch, steps.observer(), before_batch, staged.batch_multiplier());
       const Accuracy acc = evaluate_compressed_both(r, "compressed");
       schedule.observe(acc.select());
       const nncf::Statistics stats = r.ctrl->statistics();

@@ -62,7 +62,9 @@ EpochResult evaluate(const Forward& forward, const Loader& loader, const Task& t
 
 EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimizer, const Loader& loader,
                         const Task& task, nncf::CompressionController* ctrl, const std::string& label,
-                        int64_t max_batches, const BatchObserver& on_batch) {
+                        int64_t max_batches, const BatchObserver& on_batch, const BatchStart& before_batch,
+                        int64_t accumulate) {
+  TORCH_CHECK(accumulate >= 1, "train_epoch: accumulate must be at least 1, got ", accumulate);
   const int64_t n = max_batches > 0 ? std::min(max_batches, loader.num_batches()) : loader.num_batches();
   ProgressBar bar(label, n);
   const std::string name = task.metric_name();
@@ -71,13 +73,20 @@ EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimiz
   int64_t seen = 0;
   for (int64_t b = 0; b < n; ++b) {
     auto [x, y] = loader.batch(b);
+    if (before_batch) before_batch(b, n);
     if (ctrl != nullptr) ctrl->scheduler().step();
     const torch::Tensor out = forward(x);
     torch::Tensor loss = task.loss(out, y);
     if (ctrl != nullptr) loss = loss + ctrl->loss();
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
+    // Groups of `accumulate` batches: [group_start, group_end).
+    const int64_t group_start = b - b % accumulate, group_end = std::min(group_start + accumulate, n);
+    if (b == group_start) optimizer.zero_grad();
+    if (group_end - group_start > 1) {
+      (loss / static_cast<double>(group_end - group_start)).backward();
+    } else {
+      loss.backward();
+    }
+    if (b + 1 == group_end) optimizer.step();
     const double batch_loss = loss.item<double>();
     const torch::Tensor detached = out.detach();
     metric->add(detached, y);

@@ -4,6 +4,7 @@
 
 #include <torch/optim/optimizer.h>
 
+#include <functional>
 #include <string>
 
 #include "common/data.h"
@@ -26,13 +27,20 @@ struct EpochResult {
 EpochResult evaluate(const Forward& forward, const Loader& loader, const Task& task,
                      const std::string& label);
 
+/// Called before each batch with its index and the epoch's number of batches (where the staged
+/// schedule's learning-rate and weight-decay requests are applied).
+using BatchStart = std::function<void(int64_t batch, int64_t batches)>;
+
 /// One epoch of training: the task's loss plus the compression loss of `ctrl` (if any), whose
 /// scheduler steps before each batch. `max_batches` > 0 stops early. `on_batch` (if set) sees each
 /// batch's loss and metric, the metric as a count of hits among the batch's examples (e.g.
-/// StepLog::observer()).
+/// StepLog::observer()). `accumulate` > 1 (a staged schedule's batch_multiplier) steps the
+/// optimizer once per that many batches on the mean of their gradients (the epoch's last group
+/// may be shorter).
 EpochResult train_epoch(const Forward& forward, torch::optim::Optimizer& optimizer, const Loader& loader,
                         const Task& task, nncf::CompressionController* ctrl, const std::string& label,
-                        int64_t max_batches, const BatchObserver& on_batch = nullptr);
+                        int64_t max_batches, const BatchObserver& on_batch = nullptr,
+                        const BatchStart& before_batch = nullptr, int64_t accumulate = 1);
 
 /// The task's metric (percent) of the ONNX model at `onnx` on `dataset` (no augmentation) in ONNX
 /// Runtime, through Node.js and samples/common/ort_eval.js, which returns the model's first output;
