@@ -15,6 +15,7 @@
 #include "common/data.h"
 #include "common/pipeline.h"
 #include "common/task.h"
+#include "common/training.h"
 
 namespace nncf_sample {
 namespace {
@@ -157,6 +158,42 @@ TEST(ExampleSubset, ServesItsIndicesOfTheBaseAndNamesBadIndices) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("index 10 out of range"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace nncf_sample
+
+namespace nncf_sample {
+namespace {
+
+// A staged schedule's batch_multiplier: train_epoch steps once per group of batches on the mean of
+// their gradients, which for equal batches is one step on the batch they make together.
+TEST(TrainEpoch, BatchMultiplierStepsOnceOnTheMeanGradient) {
+  torch::manual_seed(0);
+  const Blobs data(8, 3);
+  const ToySegmentation task;
+  SegNet accumulated, together;
+  torch::manual_seed(0);
+  accumulated = SegNet();
+  torch::manual_seed(0);
+  together = SegNet();
+  accumulated->eval();  // BatchNorm on its running statistics: the same for any batching
+  together->eval();
+  torch::optim::SGD opt_a(accumulated->parameters(), torch::optim::SGDOptions(0.1));
+  torch::optim::SGD opt_b(together->parameters(), torch::optim::SGDOptions(0.1));
+  Loader loader(data, 4, /*shuffle=*/false, 0);
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  train_epoch([&](const torch::Tensor& x) { return accumulated->forward(x); }, opt_a, loader, task, nullptr,
+              "accumulated", 0, nullptr, [&](int64_t b, int64_t n) { calls.emplace_back(b, n); }, 2);
+  EXPECT_EQ(calls, (std::vector<std::pair<int64_t, int64_t>>{{0, 2}, {1, 2}}));
+  Loader whole(data, 8, /*shuffle=*/false, 0);
+  auto [x, y] = whole.batch(0);
+  opt_b.zero_grad();
+  task.loss(together->forward(x), y).backward();
+  opt_b.step();
+  const auto a = accumulated->parameters(), b = together->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-5, 1e-6)) << i;
 }
 
 }  // namespace
