@@ -7,6 +7,8 @@
 //                                        activations on) / FP32 eager step, on the setup of
 //                                        resnet_fmnist.h (goal 1.15)
 //   binarization.resnet18_fmnist.step_ratio_retained_heap   the same after retain_freed_heap()
+//   binarization.resnet18_fmnist.step_ratio_{disabled,activations_only,weights_only}   the same
+//                                        model with both stages off, or one on (informational)
 //
 // The memory-traffic floor of the activation pass: the forward reads x and writes the output, the
 // backward reads x and the gradient and writes dx -- five passes over the tensor, where x.clone()
@@ -26,11 +28,13 @@
 namespace nncf::bench {
 namespace {
 
-Trainer<runtime::CompressedModel> make_binarized(const torch::Tensor& x) {
+Trainer<runtime::CompressedModel> make_binarized(const torch::Tensor& x, int acts = 0, int weights = 0) {
   testing::ResNet18 net = make_resnet18_fmnist(x);
   auto config = Config::from_string(R"({"input_info": {"sample_size": [1, 1, 28, 28]},
       "compression": {"algorithm": "binarization", "mode": "xnor",
-                      "params": {"activations_quant_start_epoch": 0, "weights_quant_start_epoch": 0}}})");
+                      "params": {"activations_quant_start_epoch": )" +
+                                    std::to_string(acts) + R"(, "weights_quant_start_epoch": )" +
+                                    std::to_string(weights) + R"(}}})");
   auto [ctrl, model] = create_compressed_model(net, config);
   std::shared_ptr<CompressionController> keep = ctrl;
   return Trainer<runtime::CompressedModel>(model, [keep] { return keep->loss(); });
@@ -75,9 +79,14 @@ std::vector<Metric> run_binarization(const Options& options) {
   torch::Tensor y = torch::randint(10, {kResNetBatch});
   Trainer<testing::ResNet18> fp32(make_resnet18_fmnist(x));
   auto binarized = make_binarized(x);
-  torch::Tensor losses[2];
-  const std::vector<std::function<void()>> variants = {[&] { losses[0] = fp32.step(x, y); },
-                                                       [&] { losses[1] = binarized.step(x, y); }};
+  auto none = make_binarized(x, 9, 9);
+  auto acts = make_binarized(x, 0, 9);
+  auto ws = make_binarized(x, 9, 0);
+  torch::Tensor losses[5];
+  const std::vector<std::function<void()>> variants = {
+      [&] { losses[0] = fp32.step(x, y); }, [&] { losses[1] = binarized.step(x, y); },
+      [&] { losses[2] = none.step(x, y); }, [&] { losses[3] = acts.step(x, y); },
+      [&] { losses[4] = ws.step(x, y); }};
   auto samples = interleaved(variants, /*warmup=*/3, rounds);
   std::fprintf(stderr, "binarization: last losses fp32 %.4f, xnor %.4f\n", losses[0].item<double>(),
                losses[1].item<double>());
@@ -87,6 +96,12 @@ std::vector<Metric> run_binarization(const Options& options) {
   auto retained = interleaved(variants, /*warmup=*/2, rounds);
   out.push_back(
       {"binarization.resnet18_fmnist.step_ratio", median_ratio(samples[1], samples[0]), "x", 1.15, true});
+  out.push_back({"binarization.resnet18_fmnist.step_ratio_disabled", median_ratio(samples[2], samples[0]),
+                 "x", std::nullopt, true});
+  out.push_back({"binarization.resnet18_fmnist.step_ratio_activations_only",
+                 median_ratio(samples[3], samples[0]), "x", std::nullopt, true});
+  out.push_back({"binarization.resnet18_fmnist.step_ratio_weights_only", median_ratio(samples[4], samples[0]),
+                 "x", std::nullopt, true});
   out.push_back({"binarization.resnet18_fmnist.fp32_step_ms", median(samples[0]), "ms", std::nullopt, true});
   out.push_back({"binarization.resnet18_fmnist.xnor_step_ms", median(samples[1]), "ms", std::nullopt, true});
   out.push_back({"binarization.resnet18_fmnist.step_ratio_retained_heap",
