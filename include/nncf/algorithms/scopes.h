@@ -92,4 +92,16 @@ bool uses_nncf_spelling(const std::vector<ScopeList>& lists);
 std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<ScopeList>& lists,
                                       bool strict, const std::string& file = {});
 
+/// One algorithm section's scope selection: its own `ignored_scopes` / `target_scopes` at
+/// `path` with the config's top-level lists appended, checked against `graph` (check_scopes; with
+/// `validate` false the messages are logged as warnings), the filter and the spelling.
+struct SectionScopes {
+  ScopeFilter filter;
+  bool nncf_spelling = false;
+};
+SectionScopes select_scopes(const ir::Graph& graph, const std::string& path,
+                            const std::vector<std::string>& ignored, const std::vector<std::string>& target,
+                            const std::vector<std::string>& top_ignored,
+                            const std::vector<std::string>& top_target, bool validate);
+
 }  // namespace nncf

@@ -72,14 +72,11 @@ class BinarizationController::Scheduler : public CompressionScheduler {
 BinarizationController::BinarizationController(runtime::CompressedModel model, BinarizationConfig config)
     : model_(std::move(model)), config_(std::move(config)) {
   const ir::Graph& graph = model_->graph();
-  const std::vector<ScopeList> lists = {{config_.path + ".ignored_scopes", &config_.ignored_scopes},
-                                        {config_.path + ".target_scopes", &config_.target_scopes},
-                                        {"ignored_scopes", &config_.top_ignored_scopes},
-                                        {"target_scopes", &config_.top_target_scopes}};
-  for (const std::string& m : check_scopes(graph, lists, config_.validate_scopes)) log_warning_once(m);
-  nncf_spelling_ = uses_nncf_spelling(lists);
-  const ScopeFilter filter(with_top_level(config_.ignored_scopes, config_.top_ignored_scopes),
-                           with_top_level(config_.target_scopes, config_.top_target_scopes));
+  const SectionScopes scopes =
+      select_scopes(graph, config_.path, config_.ignored_scopes, config_.target_scopes,
+                    config_.top_ignored_scopes, config_.top_target_scopes, config_.validate_scopes);
+  nncf_spelling_ = scopes.nncf_spelling;
+  const ScopeFilter& filter = scopes.filter;
   std::map<std::string, WeightBinarizer> by_weight;  // a weight shared by several convolutions
   for (const ir::Node* n : graph.nodes()) {
     if (n->op() != "aten::conv2d" || !filter.considers(*n)) continue;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "nncf/ir/log.h"
 #include "nncf/passes/nncf_names.h"
 
 namespace nncf {
@@ -116,6 +117,19 @@ std::vector<std::string> check_scopes(const ir::Graph& graph, const std::vector<
     }
   }
   return messages;
+}
+
+SectionScopes select_scopes(const ir::Graph& graph, const std::string& path,
+                            const std::vector<std::string>& ignored, const std::vector<std::string>& target,
+                            const std::vector<std::string>& top_ignored,
+                            const std::vector<std::string>& top_target, bool validate) {
+  const std::vector<ScopeList> lists = {{path + ".ignored_scopes", &ignored},
+                                        {path + ".target_scopes", &target},
+                                        {"ignored_scopes", &top_ignored},
+                                        {"target_scopes", &top_target}};
+  for (const std::string& m : check_scopes(graph, lists, validate)) log_warning_once(m);
+  return {ScopeFilter(with_top_level(ignored, top_ignored), with_top_level(target, top_target)),
+          uses_nncf_spelling(lists)};
 }
 
 }  // namespace nncf

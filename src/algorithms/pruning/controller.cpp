@@ -265,14 +265,11 @@ FilterPruningController::FilterPruningController(runtime::CompressedModel model,
   const ir::Graph& graph = model_->graph();
   const Shapes shapes = parameter_shapes(model_);
 
-  const std::vector<ScopeList> lists = {{config_.path + ".ignored_scopes", &config_.ignored_scopes},
-                                        {config_.path + ".target_scopes", &config_.target_scopes},
-                                        {"ignored_scopes", &config_.top_ignored_scopes},
-                                        {"target_scopes", &config_.top_target_scopes}};
-  for (const std::string& m : check_scopes(graph, lists, config_.validate_scopes)) log_warning_once(m);
-  nncf_spelling_ = uses_nncf_spelling(lists);
-  const ScopeFilter filter(with_top_level(config_.ignored_scopes, config_.top_ignored_scopes),
-                           with_top_level(config_.target_scopes, config_.top_target_scopes));
+  const SectionScopes scopes =
+      select_scopes(graph, config_.path, config_.ignored_scopes, config_.target_scopes,
+                    config_.top_ignored_scopes, config_.top_target_scopes, config_.validate_scopes);
+  nncf_spelling_ = scopes.nncf_spelling;
+  const ScopeFilter& filter = scopes.filter;
   const std::unordered_set<const ir::Node*> first = first_convs(graph, shapes);
   auto label = [&](const ir::Node* n) {
     return nncf_spelling_ && !n->nncf_name().empty() ? n->nncf_name() : n->scope();

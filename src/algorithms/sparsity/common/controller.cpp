@@ -44,15 +44,11 @@ void SparsityController::insert_masks(const std::function<torch::nn::AnyModule(c
   for (const ir::Value* v : model_->graph().inputs()) {
     if (v->role() == ir::InputRole::Parameter) shapes[v->name()] = model_->tensor(v->name()).sizes().vec();
   }
-  const std::vector<ScopeList> lists = {{config_.path + ".ignored_scopes", &config_.ignored_scopes},
-                                        {config_.path + ".target_scopes", &config_.target_scopes},
-                                        {"ignored_scopes", &config_.top_ignored_scopes},
-                                        {"target_scopes", &config_.top_target_scopes}};
-  for (const std::string& m : check_scopes(model_->graph(), lists, config_.validate_scopes))
-    log_warning_once(m);
-  nncf_spelling_ = uses_nncf_spelling(lists);
-  const ScopeFilter filter(with_top_level(config_.ignored_scopes, config_.top_ignored_scopes),
-                           with_top_level(config_.target_scopes, config_.top_target_scopes));
+  const SectionScopes scopes =
+      select_scopes(model_->graph(), config_.path, config_.ignored_scopes, config_.target_scopes,
+                    config_.top_ignored_scopes, config_.top_target_scopes, config_.validate_scopes);
+  nncf_spelling_ = scopes.nncf_spelling;
+  const ScopeFilter& filter = scopes.filter;
   std::map<std::string, size_t> index;  // weight -> position in weights_
   for (const ir::Node* n : model_->graph().nodes()) {
     const ir::Value* w = weight_of(*n, shapes);
