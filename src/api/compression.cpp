@@ -113,8 +113,19 @@ CompressionResult create_compressed_model(capture::Captured captured, const Conf
     TORCH_CHECK(algorithm != nullptr, "nncf: ", section.path(), ": algorithm '", section.name,
                 "' is not supported yet");
     builders.push_back(algorithm->builder(section, context));
-    layout.merge(builders.back()->layout(result.model));
   }
+  // An op one algorithm replaces (a binarized conv) is left alone by the others, whatever the
+  // config's order.
+  std::vector<std::vector<std::string>> replaced;
+  for (const auto& builder : builders) replaced.push_back(builder->replaced_ops(result.model));
+  for (size_t i = 0; i < builders.size(); ++i) {
+    std::vector<std::string> others;
+    for (size_t j = 0; j < builders.size(); ++j) {
+      if (j != i) others.insert(others.end(), replaced[j].begin(), replaced[j].end());
+    }
+    if (!others.empty()) builders[i]->leave_alone(others);
+  }
+  for (const auto& builder : builders) layout.merge(builder->layout(result.model));
   runtime::apply(result.model, layout);
   std::vector<std::shared_ptr<CompressionController>> controllers;
   std::vector<exporting::HookExporter> exporters;

@@ -14,12 +14,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "nncf/algorithms/binarization/binarizer.h"
 #include "nncf/algorithms/binarization/controller.h"
+#include "nncf/algorithms/composite.h"
+#include "nncf/algorithms/quantization/controller.h"
 #include "nncf/api/checkpoint.h"
 #include "nncf/api/compression.h"
 #include "nncf/kernels/binarize.h"
@@ -316,6 +319,62 @@ TEST(Binarization, ExportsRunInOnnxRuntimeAndTorchScript) {
   EXPECT_NE(text.find("FakeQuantize"), std::string::npos);
   EXPECT_NE(text.find("org.openvinotoolkit"), std::string::npos);
   EXPECT_NE(text.find("ReduceMean"), std::string::npos);
+}
+
+// Binarization beside quantization: the binarized convs keep their 1-bit weights and inputs (no
+// FakeQuantize on either), everything else is INT8, and the rate counts 1 and 8 bits accordingly.
+TEST(Binarization, BesideQuantizationBinarizedConvsStayOneBit) {
+  for (const bool binarization_first : {true, false}) {
+    auto net = resnet18();
+    const std::string bin =
+        R"({"algorithm": "binarization", "ignored_scopes": ["conv1", "{re}.*downsample.*"],
+        "export_to_onnx_standard_ops": true,
+        "params": {"activations_quant_start_epoch": 0, "weights_quant_start_epoch": 0}})";
+    const std::string quant = R"({"algorithm": "quantization", "export_to_onnx_standard_ops": true})";
+    auto r = create_compressed_model(
+        net, binarization_config(binarization_first ? "[" + bin + ", " + quant + "]"
+                                                    : "[" + quant + ", " + bin + "]"));
+    auto composite = std::dynamic_pointer_cast<CompositeController>(r.ctrl);
+    ASSERT_NE(composite, nullptr);
+    auto b = composite->find<BinarizationController>();
+    auto q = composite->find<quantization::QuantizationController>();
+    ASSERT_NE(b, nullptr);
+    ASSERT_NE(q, nullptr);
+    ASSERT_EQ(b->layers().size(), 16u);
+    std::set<std::string> binarized, binarized_weights;
+    for (const auto& l : b->layers()) {
+      binarized.insert(l.scope);
+      binarized_weights.insert(l.weight);
+    }
+    size_t weight_quantizers = 0, activation_quantizers = 0;
+    for (const auto& spec : q->setup().quantizers) {
+      (spec.group == quantization::QuantizerGroup::Weights ? weight_quantizers : activation_quantizers) += 1;
+      EXPECT_EQ(binarized_weights.count(spec.weight), 0u) << spec.id;
+      for (const auto& c : spec.consumer_scopes)
+        EXPECT_EQ(binarized.count(c), 0u) << spec.id << " feeds " << c;
+    }
+    // The stem, the three downsample convs and the classifier keep INT8 weights; the residual adds
+    // and the classifier still quantize their inputs.
+    EXPECT_EQ(weight_quantizers, 5u);
+    EXPECT_GT(activation_quantizers, 0u);
+    r.ctrl->scheduler().epoch_step();
+    const Statistics s = r.ctrl->statistics();
+    for (const auto& w : binarized_weights) EXPECT_EQ(s.values.at("compression.weight_bits." + w), 1) << w;
+    EXPECT_EQ(s.values.at("compression.weight_bits.conv1.weight"), 8);
+
+    r.model->train();
+    const at::Tensor x = torch::randn({4, 3, 32, 32});
+    torch::nn::functional::cross_entropy(r.model->forward(x), torch::randint(0, 10, {4})).backward();
+    ASSERT_TRUE(b->layers()[0].activations->scale_raw.grad().defined());
+    r.model->eval();
+    const std::string onnx = temp(binarization_first ? "bq.onnx" : "qb.onnx");
+    r.ctrl->export_model(onnx);
+    torch::NoGradGuard no_grad;
+    const at::Tensor want = r.model->forward(x);
+    const auto got = testing::run_onnxruntime(onnx, {{testing::onnxruntime_signature(onnx).inputs.at(0), x}});
+    std::remove(onnx.c_str());
+    EXPECT_TRUE(torch::allclose(got.at(0), want, 1e-3, 1e-3)) << (got.at(0) - want).abs().max();
+  }
 }
 
 }  // namespace

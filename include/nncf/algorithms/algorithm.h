@@ -5,6 +5,8 @@
 //
 //   validate(section)                  parse the JSON section into the typed config; throw naming the path
 //   builder(section, context)          an AlgorithmBuilder for one model:
+//     builder->replaced_ops(model)     the ops whose weights and inputs it gives a form of its own
+//     builder->leave_alone(ops)        ... what the other algorithms of the config replace
 //     builder->layout(model)           read the model, return what to insert (never change the model)
 //     ... the layouts of all algorithms are merged and applied once (nncf/runtime/transformation.h)
 //     builder->controller(model)       the controller over the inserted modules
@@ -47,6 +49,13 @@ struct BuildContext {
 class AlgorithmBuilder {
  public:
   virtual ~AlgorithmBuilder() = default;
+  /// The scopes of the ops whose weights and activation inputs this algorithm replaces by a form of
+  /// its own (binarization: 1-bit weights and inputs); called before any layout().
+  virtual std::vector<std::string> replaced_ops(const runtime::CompressedModel& /*model*/) { return {}; }
+  /// The ops the other algorithms of the config replace (their replaced_ops()), before layout(): an
+  /// algorithm that would otherwise also rewrite them (quantization) leaves their weights and inputs
+  /// alone.
+  virtual void leave_alone(const std::vector<std::string>& /*ops*/) {}
   /// What to insert into `model`; reads the model and never changes it.
   virtual runtime::TransformationLayout layout(const runtime::CompressedModel& model) = 0;
   /// The controller, once the merged layout has been applied to `model`.

@@ -353,7 +353,7 @@ TEST_F(SamplePipeline, ResumesStagedQuantizationExactlyAtItsStartEpoch) {
   EXPECT_EQ(rows_a.back()["val_acc"], rows_b.back()["val_acc"]);
 }
 
-TEST(FinetuneKey, IgnoresCompressionAndTargetDeviceOnly) {
+TEST(FinetuneKey, IgnoresCompressionAndTargetDeviceButNotTheStagedSchedule) {
   const auto cfg = [](const std::string& extra) {
     return nlohmann::json::parse(R"({"model": "resnet18", "epochs": 2, "optimizer": {"base_lr": 0.001})" +
                                  extra + "}");
@@ -364,6 +364,17 @@ TEST(FinetuneKey, IgnoresCompressionAndTargetDeviceOnly) {
             k);
   EXPECT_EQ(finetune_key(cfg(R"(, "compression": [{"algorithm": "magnitude_sparsity"}])")), k);
   EXPECT_NE(finetune_key(cfg(R"(, "batch_size": 64)")), k);
+  // The staged params steer the optimizer, the control's too.
+  const std::string staged = finetune_key(
+      cfg(R"(, "compression": {"algorithm": "binarization", "params": {"lr_poly_drop_start_epoch": 1}})"));
+  EXPECT_NE(staged, k);
+  EXPECT_EQ(finetune_key(cfg(R"(, "compression": [{"algorithm": "binarization", "mode": "dorefa",
+      "params": {"lr_poly_drop_start_epoch": 1}}, {"algorithm": "quantization"}])")),
+            staged);
+  EXPECT_NE(
+      finetune_key(cfg(
+          R"(, "compression": {"algorithm": "binarization", "params": {"lr_poly_drop_start_epoch": 2}})")),
+      staged);
   EXPECT_NE(finetune_key(nlohmann::json::parse(
                 R"({"model": "resnet18", "epochs": 3, "optimizer": {"base_lr": 0.001}})")),
             k);

@@ -79,8 +79,14 @@ class BinarizationBuilder : public AlgorithmBuilder {
   BinarizationBuilder(BinarizationConfig config, bool standard_ops)
       : config_(std::move(config)), standard_ops_(standard_ops) {}
 
+  std::vector<std::string> replaced_ops(const runtime::CompressedModel& model) override {
+    if (!controller_) controller_ = std::make_shared<BinarizationController>(model, config_);
+    std::vector<std::string> ops;
+    for (const BinarizedConv& l : controller_->layers()) ops.push_back(l.scope);
+    return ops;
+  }
   runtime::TransformationLayout layout(const runtime::CompressedModel& model) override {
-    controller_ = std::make_shared<BinarizationController>(model, config_);
+    if (!controller_) controller_ = std::make_shared<BinarizationController>(model, config_);
     return controller_->take_layout();
   }
   std::shared_ptr<CompressionController> controller(runtime::CompressedModel) override { return controller_; }

@@ -75,6 +75,10 @@ class QuantizationBuilder : public AlgorithmBuilder {
       config_.compression_lr_multiplier = context.compression_lr_multiplier;
   }
 
+  void leave_alone(const std::vector<std::string>& ops) override {
+    replaced_elsewhere_.insert(ops.begin(), ops.end());
+  }
+
   runtime::TransformationLayout layout(const runtime::CompressedModel& model) override {
     PlacementInputs inputs;
     inputs.target_device = context_.target_device;
@@ -84,6 +88,7 @@ class QuantizationBuilder : public AlgorithmBuilder {
       if (v->role() == ir::InputRole::Parameter || v->role() == ir::InputRole::Buffer)
         inputs.tensor_shapes[v->name()] = model->tensor(v->name()).sizes().vec();
     }
+    inputs.replaced_ops = replaced_elsewhere_;
     setup_ = place_quantizers(model->graph(), config_, inputs);
     learn_channel_counts(model, setup_, config_, context_.example_inputs);
 
@@ -132,6 +137,7 @@ class QuantizationBuilder : public AlgorithmBuilder {
   BuildContext context_;
   QuantizerSetup setup_;
   std::vector<Quantizer> quantizers_;
+  std::set<std::string> replaced_elsewhere_;  // ops another algorithm replaces (leave_alone)
   std::shared_ptr<QuantizationController> controller_;
 };
 

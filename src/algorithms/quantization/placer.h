@@ -50,9 +50,11 @@ class Placer {
   }
 
   bool considers_activations(const ir::Node& n) const {
+    if (in_.replaced_ops.count(n.scope())) return false;
     return section_.considers_any(names(n.scope())) && activations_filter_.considers_any(names(n.scope()));
   }
   bool considers_weights(const ir::Node& n) const {
+    if (in_.replaced_ops.count(n.scope())) return false;
     return section_.considers_any(names(n.scope())) && weights_filter_.considers_any(names(n.scope()));
   }
   /// Every name config entries may use for the op of this scope (nncf::names_of); the scope

@@ -17,6 +17,9 @@
 //  * Requests that reach a model input become input quantizers (`quantize_inputs`), else vanish.
 //  * Every weighted op gets a weight quantizer (shared weights: one); 8-bit weights on CPU/ANY
 //    train on 7 bits with `overflow_fix` (all layers, or the first ones only).
+//  * An op that another algorithm of the config replaces (a binarized conv: 1-bit weights and
+//    inputs) is left alone, as if ignored: its weight gets no quantizer and its inputs request
+//    none, so a tensor it shares with other consumers is quantized on their edges only.
 //  * `ignored_scopes`/`target_scopes` (the section's and each group's) and `scope_overrides` apply
 //    to the op that consumes the quantized tensor, named by its scope or its NNCF name
 //    (algorithms/scopes.h); per-layer range-init entries also match the quantizer ids. A section
@@ -40,6 +43,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,6 +107,9 @@ struct PlacementInputs {
   /// Shapes of the parameters and buffers, by graph input name (weights' channel counts,
   /// depthwise detection).
   std::map<std::string, std::vector<int64_t>> tensor_shapes;
+  /// Scopes of the ops another algorithm of the config replaces (binarized convs): their weights
+  /// and activation inputs get no quantizer, as if the op were in ignored_scopes.
+  std::set<std::string> replaced_ops;
 };
 
 /// Places quantizers on `graph` per `config`. Throws c10::Error for a `{re}` scope that is not a
