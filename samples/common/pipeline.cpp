@@ -355,6 +355,7 @@ struct Run {
       const double lr = schedule.lr(epoch);
       set_learning_rate(*optimizer, lr);
       BatchStart before_batch;
+      double first_lr = lr;  // what the epoch's first batch trained with (logged)
       if (staged.any()) {
         before_batch = [&, epoch, lr](int64_t b, int64_t n) {
           const double e = static_cast<double>(epoch) + static_cast<double>(b) / static_cast<double>(n);
@@ -363,6 +364,7 @@ struct Run {
           const double m = o.fp32_control ? staged.lr_multiplier(e) : r.ctrl->learning_rate_multiplier(e);
           const bool wd = o.fp32_control ? staged.weight_decay(e) : r.ctrl->weight_decay_enabled(e);
           set_learning_rate(*optimizer, lr * m);
+          if (b == 0) first_lr = lr * m;
           set_weight_decay(*optimizer, wd ? config.optimizer.weight_decay : 0.0);
         };
       }
@@ -391,7 +393,7 @@ struct Run {
       log.add({{"phase", std::string("compression")},
                {"epoch", static_cast<double>(epoch + 1)},
                {"global_epoch", steps.epoch_end()},
-               {"lr", lr},
+               {"lr", first_lr},
                {"train_loss", t.loss},
                {"train_acc", t.accuracy},
                {"val_acc", acc.val},

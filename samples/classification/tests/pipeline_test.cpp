@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -166,7 +167,8 @@ class SamplePipeline : public ::testing::Test {
     // start of epoch 1 -- after a resume at epoch 1, that re-initialization needs the data.
     std::ofstream(root_ + "/staged.json") << "{" << common << R"("epochs": 2,
       "compression": {"algorithm": "quantization", "export_to_onnx_standard_ops": true,
-                      "params": {"activations_quant_start_epoch": 1, "weights_quant_start_epoch": 1},
+                      "params": {"activations_quant_start_epoch": 1, "weights_quant_start_epoch": 1,
+                                 "lr_poly_drop_start_epoch": 0, "lr_poly_drop_duration_epochs": 4},
                       "initializer": {"range": {"num_init_samples": 128},
                                       "batchnorm_adaptation": {"num_bn_adaptation_samples": 128}}}})";
     std::ofstream(root_ + "/bigval.json")
@@ -349,6 +351,12 @@ TEST_F(SamplePipeline, ResumesStagedQuantizationExactlyAtItsStartEpoch) {
   EXPECT_EQ(resumed.compressed_epoch, whole.compressed_epoch);
   const auto rows_a = read_metrics(root_ + "/staged_a"), rows_b = read_metrics(root_ + "/staged_b");
   ASSERT_EQ(rows_a.size(), rows_b.size());
+  // The logged learning rate is the one the epoch's first batch trained with: the poly drop's
+  // ((0 + 4 - 1) / 4)^2.1 at epoch 1.
+  ASSERT_EQ(rows_a.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows_a[0]["lr"].get<double>(), 0.01);
+  EXPECT_NEAR(rows_a[1]["lr"].get<double>(), 0.01 * std::pow(0.75, 2.1), 1e-12);
+  EXPECT_EQ(rows_b[1]["lr"], rows_a[1]["lr"]);
   EXPECT_EQ(rows_a.back()["train_loss"], rows_b.back()["train_loss"]);
   EXPECT_EQ(rows_a.back()["val_acc"], rows_b.back()["val_acc"]);
 }
