@@ -2,6 +2,7 @@
 // and that nncf-cpp captures and compresses the models.
 
 #include "models.h"
+#include "sample_config.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -15,6 +16,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "nncf/algorithms/scopes.h"
 #include "nncf/algorithms/sparsity/controller.h"
@@ -377,6 +379,26 @@ TEST(ModelsNncfNames, NncfSampleConfigScopeSelectsTheCppStemConv) {
   EXPECT_EQ(sparsified.count("features.0.0.weight"), 0u);
   EXPECT_EQ(sparsified.count("features.1.conv.0.0.weight"), 1u);
   EXPECT_EQ(sparsified.size(), 53u - 1u);  // 52 convs and the classifier, less the stem
+}
+
+// Every config the sample ships parses and compresses the model it names (a typo in a key, a scope
+// that matches nothing, an algorithm pair that does not combine fails here, not an hour into
+// scripts/results.sh).
+TEST(ShippedConfigs, EachBuildsOnItsModel) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(NNCF_SAMPLE_CONFIGS))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  ASSERT_GE(files.size(), 10u);
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.filename().string());
+    const SampleConfig config = load_sample_config(f.string());
+    torch::manual_seed(0);
+    Classifier net = make_model(config.model);
+    const nncf::Config nncf_config = nncf::Config::from_string(config.text, config.path);
+    auto r = nncf::create_compressed_model(net, nncf_config);
+    ASSERT_NE(r.ctrl, nullptr);
+    EXPECT_EQ(r.ctrl->statistics().values.empty(), nncf_config.compression().empty());
+  }
 }
 
 }  // namespace
