@@ -13,9 +13,9 @@
 # each measured on the full Fashion-MNIST test set (10000 images) in LibTorch and, for its ONNX
 # export, in ONNX Runtime. Runs go two at a time, one thread each, into build/results/<config>/ and
 # build/results/control_<key>/ (logs, metrics, curves, checkpoints, exports).
-# About 1.5-2 hours on two cores: the baseline ~15-20 min, then 7 compression runs (24 epochs) and
-# 4 controls (14 FP32 epochs), ~4 min per quantized and ~2.5 min per FP32 epoch with two runs in
-# parallel.
+# About 3-3.5 hours on two cores for every config: the baseline ~15-20 min, then 13 compression runs
+# (66 epochs) and 6 controls (28 FP32 epochs), ~4 min per compressed and ~2.5 min per FP32 epoch
+# with two runs in parallel (the three binarization configs and their control: ~55 min).
 #   scripts/results.sh [CONFIG_NAME...]   only these configs (e.g. resnet18_fmnist_int8) and their
 #                                         controls, then the table from every run in the results
 #                                         folder; an FP32 baseline already there is reused.
