@@ -377,5 +377,44 @@ TEST(Binarization, BesideQuantizationBinarizedConvsStayOneBit) {
   }
 }
 
+// In a composite, the activation scales are measured after the quantizers' ranges are set: on the
+// activations as the model computes them with its initialized INT8 quantizers, whatever the order.
+TEST(Binarization, BesideQuantizationScalesSeeInitializedQuantizers) {
+  for (const bool binarization_first : {true, false}) {
+    auto net = resnet18();
+    const std::string bin =
+        R"({"algorithm": "binarization", "ignored_scopes": ["conv1", "{re}.*downsample.*"],
+        "initializer": {"range": {"num_init_samples": 8}}})";
+    const std::string quant =
+        R"({"algorithm": "quantization", "initializer": {"range": {"num_init_samples": 8}}})";
+    auto r = create_compressed_model(
+        net, binarization_config(binarization_first ? "[" + bin + ", " + quant + "]"
+                                                    : "[" + quant + ", " + bin + "]"));
+    const at::Tensor x = torch::randn({8, 3, 32, 32});
+    r.ctrl->initialize(InitData([&](const InitData::Visitor& visit) { visit({x}); }));
+    auto b = std::dynamic_pointer_cast<CompositeController>(r.ctrl)->find<BinarizationController>();
+    ASSERT_NE(b, nullptr);
+    // Each binarizer's input now, with the quantizers initialized.
+    for (const auto& l : b->layers()) {
+      ActivationBinarizer a = l.activations;  // the same module
+      a->observing = true;
+    }
+    {
+      torch::NoGradGuard no_grad;
+      r.model->eval();
+      r.model->forward(x);
+    }
+    for (const auto& l : b->layers()) {
+      ActivationBinarizer a = l.activations;
+      a->observing = false;
+      ActivationBinarizer expect(l.activations->channels);
+      expect->init_scale(l.activations->observed);
+      EXPECT_TRUE(torch::equal(l.activations->scale_raw, expect->scale_raw))
+          << l.scope << ": " << l.activations->scale_raw.item<double>() << " vs "
+          << expect->scale_raw.item<double>();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nncf

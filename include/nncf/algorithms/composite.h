@@ -16,7 +16,14 @@ class CompositeController : public CompressionController {
   explicit CompositeController(std::vector<std::shared_ptr<CompressionController>> children);
 
   std::string name() const override;
+  /// Each child's initialize(), those that measure compressed activations
+  /// (initializes_on_compressed_activations) last.
   void initialize(const InitData& data) override;
+  bool initializes_on_compressed_activations() const override {
+    for (const auto& c : children_)
+      if (c->initializes_on_compressed_activations()) return true;
+    return false;
+  }
   using CompressionController::initialize;
   at::Tensor loss() const override;
   CompressionScheduler& scheduler() override { return scheduler_; }

@@ -120,6 +120,10 @@ class CompressionController {
   virtual std::string name() const = 0;
   /// Data-driven initialization (range init, BN adaptation, ...).
   virtual void initialize(const InitData& data) = 0;
+  /// True when initialize() measures activations as the other algorithms' modules make them
+  /// (binarization's activation scales): a composite initializes such children after the others,
+  /// so that they see initialized quantizers rather than default ranges.
+  virtual bool initializes_on_compressed_activations() const { return false; }
   template <typename Loader, typename = std::enable_if_t<!std::is_same_v<std::decay_t<Loader>, InitData>>>
   void initialize(Loader& loader) {
     initialize(InitData::from_loader(loader));

@@ -18,7 +18,11 @@ std::string CompositeController::name() const {
 }
 
 void CompositeController::initialize(const InitData& data) {
-  for (const auto& c : children_) c->initialize(data);
+  for (const bool late : {false, true}) {
+    for (const auto& c : children_) {
+      if (c->initializes_on_compressed_activations() == late) c->initialize(data);
+    }
+  }
 }
 
 at::Tensor CompositeController::loss() const {

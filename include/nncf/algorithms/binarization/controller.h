@@ -52,6 +52,8 @@ class BinarizationController : public CompressionController {
   /// Sets the activation scales from the data when initializer.range.num_init_samples asks for it,
   /// and keeps the data for the BatchNorm adaptations of the schedule.
   void initialize(const InitData& data) override;
+  /// The activation scales come from the binarizers' inputs as the other algorithms make them.
+  bool initializes_on_compressed_activations() const override { return true; }
   using CompressionController::initialize;
   at::Tensor loss() const override;
   CompressionScheduler& scheduler() override;
