@@ -204,6 +204,35 @@ TEST(Binarizer, ParametrizationGradientsMatchFiniteDifferences) {
   }
 }
 
+// nncf-cpp `activation_scale_init: "mse"`: the scale minimizes the binarization error at the
+// initial threshold (S/2) -- no S on a finer grid does better -- and is below NNCF's percentile.
+TEST(Binarizer, MseScaleInitMinimizesTheBinarizationError) {
+  torch::manual_seed(3);
+  const at::Tensor x = torch::relu(torch::randn({4, 8, 9, 9}) + 0.3);
+  ActivationBinarizer mse(8), percentile(8);
+  mse->mse_scale_init = true;
+  mse->init_scale(x);
+  percentile->init_scale(x);
+  const double s = mse->scale().item<double>();
+  const at::Tensor xd = x.to(torch::kDouble);
+  auto error = [&](double v) { return (torch::where(xd > v / 2, v, 0.0) - xd).pow(2).sum().item<double>(); };
+  const double max = xd.max().item<double>();
+  double best = HUGE_VAL;
+  for (int i = 1; i <= 20000; ++i) best = std::min(best, error(max * i / 20000));
+  EXPECT_LE(error(s), best * (1 + 1e-3)) << "S " << s;
+  EXPECT_LT(s, percentile->scale().item<double>());
+  const auto config = BinarizationConfig::parse(
+      binarization_config(R"({"algorithm": "binarization", "activation_scale_init": "mse"})")
+          .compression()[0]);
+  EXPECT_EQ(config.activation_scale_init, binarization::ScaleInit::Mse);
+  EXPECT_NE(testing::error_of([] {
+              BinarizationConfig::parse(
+                  binarization_config(R"({"algorithm": "binarization", "activation_scale_init": "max"})")
+                      .compression()[0]);
+            }).find("activation_scale_init"),
+            std::string::npos);
+}
+
 TEST(Binarizer, ScaleIsSetFromTheFirstTrainingBatch) {
   ActivationBinarizer b(2);
   b->set_enabled(true);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ostream>
+#include <vector>
 
 #include "nncf/kernels/binarize.h"
 
@@ -52,6 +53,31 @@ class ActivationBinarizeFn : public torch::autograd::Function<ActivationBinarize
   }
 };
 
+// The S in (0, hi] minimizing sum (S [x > S/2] - x)^2 over x (flat, double), on a grid of 1024
+// candidates: with x sorted and suffix sums, the error at S is
+// sum x^2 - 2 S sum_{x > S/2} x + S^2 #{x > S/2}.
+double mse_scale(const at::Tensor& x, double hi) {
+  const at::Tensor sorted = std::get<0>(x.sort());
+  const int64_t n = sorted.numel();
+  const double* v = sorted.data_ptr<double>();
+  std::vector<double> suffix(static_cast<size_t>(n) + 1, 0.0);
+  for (int64_t i = n - 1; i >= 0; --i)
+    suffix[static_cast<size_t>(i)] = suffix[static_cast<size_t>(i) + 1] + v[i];
+  constexpr int kCandidates = 1024;
+  double best = hi, best_err = HUGE_VAL;
+  for (int c = 1; c <= kCandidates; ++c) {
+    const double s = hi * c / kCandidates;
+    const int64_t first = std::upper_bound(v, v + n, s / 2) - v;  // first x > S/2
+    const double above = static_cast<double>(n - first);
+    const double err = s * s * above - 2 * s * suffix[static_cast<size_t>(first)];  // + sum x^2
+    if (err < best_err) {
+      best_err = err;
+      best = s;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 WeightBinarizerImpl::WeightBinarizerImpl(BinarizationMode mode_) : mode(mode_) {
@@ -85,6 +111,7 @@ void ActivationBinarizerImpl::init_scale(const torch::Tensor& x_in) {
   TORCH_CHECK(x.numel() > 0, "nncf: ActivationBinarizer: cannot set the scale from an empty batch");
   const int64_t k = std::max<int64_t>(1, std::llround(0.001 * static_cast<double>(x.numel())));
   double s = std::get<0>(x.topk(k)).min().item<double>();
+  if (mse_scale_init && s > 0) s = mse_scale(x, s);
   if (!(s > 0)) s = x.abs().max().item<double>();
   if (!(s > 0)) s = 1.0;
   scale_raw.fill_(std::log(s));

@@ -102,6 +102,7 @@ BinarizationController::BinarizationController(runtime::CompressedModel model, B
       layer.weights = it->second;
     }
     layer.activations = ActivationBinarizer(weight.size(1) * groups);
+    layer.activations->mse_scale_init = config_.activation_scale_init == ScaleInit::Mse;
     std::string scope = n->scope();
     layout_.insert({runtime::InsertionPoint::pre_op(n->scope(), 0)}, torch::nn::AnyModule(layer.activations),
                    hook_name(scope, "activations"), priority::kBinarization);

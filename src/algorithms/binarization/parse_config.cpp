@@ -56,7 +56,8 @@ BinarizationConfig BinarizationConfig::parse(const AlgorithmConfig& algorithm) {
   if (algorithm.name != "binarization")
     node["algorithm"].fail("expected \"binarization\", got \"" + algorithm.name + "\"");
   node.check_keys({"algorithm", "mode", "params", "initializer", "ignored_scopes", "target_scopes",
-                   "validate_scopes", "compression_lr_multiplier", "export_to_onnx_standard_ops"});
+                   "validate_scopes", "compression_lr_multiplier", "export_to_onnx_standard_ops",
+                   "activation_scale_init"});
   BinarizationConfig c;
   c.path = node.path();
   if (node.has("mode")) c.mode = node["mode"].as_enum(kModes);
@@ -69,6 +70,10 @@ BinarizationConfig BinarizationConfig::parse(const AlgorithmConfig& algorithm) {
   if (node.has("validate_scopes")) c.validate_scopes = node["validate_scopes"].as_bool();
   if (node.has("export_to_onnx_standard_ops"))
     c.export_to_onnx_standard_ops = node["export_to_onnx_standard_ops"].as_bool();
+  if (node.has("activation_scale_init"))
+    c.activation_scale_init =
+        node["activation_scale_init"].as_enum(std::vector<std::pair<ScaleInit, const char*>>{
+            {ScaleInit::Percentile, "percentile"}, {ScaleInit::Mse, "mse"}});
   if (node.has("compression_lr_multiplier"))
     c.compression_lr_multiplier = node["compression_lr_multiplier"].as_double(0, HUGE_VAL);
   return c;

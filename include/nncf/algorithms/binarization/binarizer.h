@@ -46,8 +46,10 @@ class ActivationBinarizerImpl : public torch::nn::Cloneable<ActivationBinarizerI
   torch::Tensor forward(const torch::Tensor& x);
   void pretty_print(std::ostream& stream) const override;
 
-  /// Sets the scale from one batch (the percentile rule above).
+  /// Sets the scale from one batch (the percentile rule above, or the error-minimizing S when
+  /// `mse_scale_init`).
   void init_scale(const torch::Tensor& x);
+  bool mse_scale_init = false;
   /// S and T (per channel, [C]) as the forward uses them.
   torch::Tensor scale() const;
   torch::Tensor threshold() const;

@@ -21,6 +21,10 @@ namespace nncf::binarization {
 enum class BinarizationMode { Xnor, Dorefa };
 const char* to_string(BinarizationMode m);
 
+/// How an activation binarizer's scale S is set from its first batch: NNCF's 99.9th percentile, or
+/// the S that minimizes the binarization error sum (S [x > S/2] - x)^2 at the initial threshold.
+enum class ScaleInit { Percentile, Mse };
+
 struct BinarizationConfig {
   /// The section's JSON path (`compression[0]`), for messages.
   std::string path;
@@ -32,6 +36,8 @@ struct BinarizationConfig {
   /// initialize() (0: the first training batch sets them, as in NNCF, whose range init is a no-op
   /// for binarization).
   int64_t num_init_samples = 0;
+  /// nncf-cpp `activation_scale_init`: `percentile` (NNCF's rule, the default) or `mse`.
+  ScaleInit activation_scale_init = ScaleInit::Percentile;
   /// `initializer.batchnorm_adaptation.num_bn_adaptation_samples`: run when a stage switches on.
   int64_t num_bn_adaptation_samples = 0;
   std::optional<double> compression_lr_multiplier;
