@@ -50,11 +50,22 @@ int64_t grain_rows(const cpu::ActivationBinarizeArgs<T>& a) {
   return std::max<int64_t>(1, kGrainElements / std::max<int64_t>(a.inner, 1));
 }
 
-at::Tensor binarize_activation_cpu(const at::Tensor& x_in, const at::Tensor& scale,
-                                   const at::Tensor& threshold) {
-  check_activation(x_in, scale, threshold);
-  const at::Tensor x = x_in.contiguous();
-  at::Tensor out = detail::empty_output(x);
+// An `out` argument must be contiguous, of the input's shape and dtype, and must not overlap it
+// (the loops read x and write out in one pass).
+void check_out(const at::Tensor& out, const at::Tensor& like, const at::Tensor& input, const char* op) {
+  TORCH_CHECK(out.is_contiguous() && out.sizes() == like.sizes() && out.scalar_type() == like.scalar_type() &&
+                  out.device() == like.device(),
+              "nncf ", op, ": the output must be a contiguous ", like.scalar_type(), " tensor of shape ",
+              like.sizes(), ", got ", out.scalar_type(), " ", out.sizes(),
+              out.is_contiguous() ? "" : " (not contiguous)");
+  const auto* o = static_cast<const char*>(out.data_ptr());
+  const auto* i = static_cast<const char*>(input.data_ptr());
+  TORCH_CHECK(out.numel() == 0 || o + out.nbytes() <= i || i + input.nbytes() <= o, "nncf ", op,
+              ": the output overlaps an input");
+}
+
+void activation_forward_into(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& threshold,
+                             const at::Tensor& out) {
   const int64_t channels = x.size(1), rows = x.size(0) * channels;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "nncf::binarize_activation", [&] {
     const scalar_t s = scale.item<scalar_t>();
@@ -71,19 +82,44 @@ at::Tensor binarize_activation_cpu(const at::Tensor& x_in, const at::Tensor& sca
     if (isa().use_avx2()) fn = cpu::avx2::activation_forward;
     at::parallel_for(0, rows, grain_rows(a), [&](int64_t b, int64_t e) { fn(a, b, e); });
   });
+}
+
+at::Tensor binarize_activation_cpu(const at::Tensor& x_in, const at::Tensor& scale,
+                                   const at::Tensor& threshold) {
+  check_activation(x_in, scale, threshold);
+  const at::Tensor x = x_in.contiguous();
+  at::Tensor out = detail::empty_output(x);
+  activation_forward_into(x, scale, threshold, out);
   return out;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> binarize_activation_backward_cpu(const at::Tensor& grad_in,
-                                                                                const at::Tensor& x_in,
-                                                                                const at::Tensor& scale,
-                                                                                const at::Tensor& threshold) {
+at::Tensor& binarize_activation_out_cpu(const at::Tensor& x_in, const at::Tensor& scale,
+                                        const at::Tensor& threshold, at::Tensor& out) {
+  check_activation(x_in, scale, threshold);
+  const at::Tensor x = x_in.contiguous();
+  check_out(out, x, x, "binarize_activation");
+  activation_forward_into(x, scale, threshold, out);
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> activation_backward_into(const at::Tensor& grad_in, const at::Tensor& x_in,
+                                                            const at::Tensor& scale,
+                                                            const at::Tensor& threshold,
+                                                            const at::Tensor* dx_out, at::Tensor* dx_new) {
   check_activation(x_in, scale, threshold);
   TORCH_CHECK(grad_in.sizes() == x_in.sizes() && grad_in.scalar_type() == x_in.scalar_type(),
               "nncf binarize_activation_backward: grad must have the input's shape and dtype, got ",
               grad_in.sizes(), " ", grad_in.scalar_type());
   const at::Tensor x = x_in.contiguous(), grad = grad_in.contiguous();
-  at::Tensor dx = detail::empty_output(x);
+  at::Tensor dx;
+  if (dx_out != nullptr) {
+    check_out(*dx_out, x, x, "binarize_activation_backward");
+    check_out(*dx_out, x, grad, "binarize_activation_backward");
+    dx = *dx_out;
+  } else {
+    dx = detail::empty_output(x);
+    *dx_new = dx;
+  }
   const int64_t channels = x.size(1), rows = x.size(0) * channels;
   std::vector<double> ds(static_cast<size_t>(rows)), dt(static_cast<size_t>(rows));
   at::Tensor dscale, dthreshold;
@@ -113,15 +149,27 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> binarize_activation_backward_cpu(
     dscale = at::full(scale.sizes(), total, scale.options());
     dthreshold = at::tensor(per_channel, at::kDouble).to(threshold.scalar_type()).reshape(threshold.sizes());
   });
+  return {dscale, dthreshold};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> binarize_activation_backward_cpu(const at::Tensor& grad,
+                                                                                const at::Tensor& x,
+                                                                                const at::Tensor& scale,
+                                                                                const at::Tensor& threshold) {
+  at::Tensor dx;
+  auto [dscale, dthreshold] = activation_backward_into(grad, x, scale, threshold, nullptr, &dx);
   return {dx, dscale, dthreshold};
 }
 
-std::tuple<at::Tensor, at::Tensor> binarize_weight_cpu(const at::Tensor& w_in, bool per_channel) {
-  check_float(w_in, "weight");
-  TORCH_CHECK(w_in.dim() >= 1 && w_in.numel() > 0, "nncf binarize_weight: expected a non-empty weight, got ",
-              w_in.sizes());
-  const at::Tensor w = w_in.contiguous();
-  at::Tensor out = detail::empty_output(w);
+std::tuple<at::Tensor, at::Tensor> binarize_activation_backward_dx_out_cpu(const at::Tensor& grad,
+                                                                           const at::Tensor& x,
+                                                                           const at::Tensor& scale,
+                                                                           const at::Tensor& threshold,
+                                                                           at::Tensor& dx) {
+  return activation_backward_into(grad, x, scale, threshold, &dx, nullptr);
+}
+
+at::Tensor weight_into(const at::Tensor& w, bool per_channel, const at::Tensor& out) {
   const int64_t rows = per_channel ? w.size(0) : 1;
   at::Tensor scale = at::empty({rows}, w.options());
   AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "nncf::binarize_weight", [&] {
@@ -135,18 +183,43 @@ std::tuple<at::Tensor, at::Tensor> binarize_weight_cpu(const at::Tensor& w_in, b
     at::parallel_for(0, rows, std::max<int64_t>(1, kGrainElements / row_size),
                      [&](int64_t b, int64_t e) { fn(in, o, s, row_size, b, e); });
   });
+  return scale;
+}
+
+void check_weight(const at::Tensor& w) {
+  check_float(w, "weight");
+  TORCH_CHECK(w.dim() >= 1 && w.numel() > 0, "nncf binarize_weight: expected a non-empty weight, got ",
+              w.sizes());
+}
+
+std::tuple<at::Tensor, at::Tensor> binarize_weight_cpu(const at::Tensor& w_in, bool per_channel) {
+  check_weight(w_in);
+  const at::Tensor w = w_in.contiguous();
+  at::Tensor out = detail::empty_output(w);
+  at::Tensor scale = weight_into(w, per_channel, out);
   return {out, scale};
+}
+
+at::Tensor binarize_weight_out_cpu(const at::Tensor& w_in, bool per_channel, at::Tensor& out) {
+  check_weight(w_in);
+  const at::Tensor w = w_in.contiguous();
+  check_out(out, w, w, "binarize_weight");
+  return weight_into(w, per_channel, out);
 }
 
 using WeightSig = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, bool);
 using ActSig = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&);
 using ActBwdSig = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
                                                                  const at::Tensor&, const at::Tensor&);
+using WeightOutSig = at::Tensor(const at::Tensor&, bool, at::Tensor&);
+using ActOutSig = at::Tensor&(const at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&);
+using ActBwdOutSig = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                        const at::Tensor&, const at::Tensor&, at::Tensor&);
 
 template <typename Sig>
-const c10::TypedOperatorHandle<Sig>& op(const char* name) {
+const c10::TypedOperatorHandle<Sig>& op(const char* name, const char* overload = "") {
   // One handle per signature: each op below has its own.
-  static const auto handle = c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Sig>();
+  static const auto handle = c10::Dispatcher::singleton().findSchemaOrThrow(name, overload).typed<Sig>();
   return handle;
 }
 
@@ -173,6 +246,23 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> binarize_activation_backward(cons
   return op<ActBwdSig>("nncf::binarize_activation_backward").call(grad, x, scale, threshold);
 }
 
+at::Tensor binarize_weight_out(const at::Tensor& w, bool per_channel, at::Tensor& out) {
+  return op<WeightOutSig>("nncf::binarize_weight", "out").call(w, per_channel, out);
+}
+
+at::Tensor& binarize_activation_out(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& threshold,
+                                    at::Tensor& out) {
+  return op<ActOutSig>("nncf::binarize_activation", "out").call(x, scale, threshold, out);
+}
+
+std::tuple<at::Tensor, at::Tensor> binarize_activation_backward_out(const at::Tensor& grad,
+                                                                    const at::Tensor& x,
+                                                                    const at::Tensor& scale,
+                                                                    const at::Tensor& threshold,
+                                                                    at::Tensor& dx) {
+  return op<ActBwdOutSig>("nncf::binarize_activation_backward", "dx_out").call(grad, x, scale, threshold, dx);
+}
+
 }  // namespace nncf::kernels
 
 TORCH_LIBRARY_FRAGMENT(nncf, m) {
@@ -182,10 +272,19 @@ TORCH_LIBRARY_FRAGMENT(nncf, m) {
       "binarize_activation_backward(Tensor grad, Tensor x, Tensor scale, Tensor threshold) -> (Tensor, "
       "Tensor, "
       "Tensor)");
+  m.def("binarize_weight.out(Tensor w, bool per_channel, *, Tensor(a!) out) -> Tensor");
+  m.def("binarize_activation.out(Tensor x, Tensor scale, Tensor threshold, *, Tensor(a!) out) -> Tensor(a!)");
+  m.def(
+      "binarize_activation_backward.dx_out(Tensor grad, Tensor x, Tensor scale, Tensor threshold, *, "
+      "Tensor(a!) dx) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(nncf, CPU, m) {
   m.impl("binarize_weight", TORCH_FN(nncf::kernels::binarize_weight_cpu));
   m.impl("binarize_activation", TORCH_FN(nncf::kernels::binarize_activation_cpu));
   m.impl("binarize_activation_backward", TORCH_FN(nncf::kernels::binarize_activation_backward_cpu));
+  m.impl("binarize_weight.out", TORCH_FN(nncf::kernels::binarize_weight_out_cpu));
+  m.impl("binarize_activation.out", TORCH_FN(nncf::kernels::binarize_activation_out_cpu));
+  m.impl("binarize_activation_backward.dx_out",
+         TORCH_FN(nncf::kernels::binarize_activation_backward_dx_out_cpu));
 }

@@ -188,6 +188,68 @@ TEST(Binarizer, ActivationGradientsFollowNncfThroughTheParametrization) {
   EXPECT_TRUE(torch::allclose(b->threshold_raw.grad(), dt * T * (1 - T), 1e-4, 1e-5));
 }
 
+// In training the binarizer writes its output and dx into tensors it keeps across steps, but only
+// when nothing else holds them: an output or a gradient a caller kept is never overwritten.
+TEST(Binarizer, TrainingReusesOutputTensorsOnlyWhenNothingHoldsThem) {
+  torch::manual_seed(4);
+  ActivationBinarizer b(4);
+  b->set_enabled(true);
+  {
+    torch::NoGradGuard no_grad;
+    b->scale_raw.fill_(std::log(1.3));
+    b->threshold_raw.copy_(torch::randn({4}));
+  }
+  b->initialized.fill_(1);
+  const at::Tensor S = b->scale().detach(), T = b->threshold().detach();
+  // One step on x = leaf * 1 (dx goes to a Mul, not into a .grad); returns the output and dx.
+  auto step = [&](const at::Tensor& leaf, const at::Tensor& g) {
+    const at::Tensor out = b->forward(leaf * 1);
+    out.backward(g);
+    return out;
+  };
+  auto expect_reference = [&](const at::Tensor& out, const at::Tensor& leaf, const at::Tensor& g) {
+    EXPECT_TRUE(torch::equal(out, kernels::reference::binarize_activation(leaf.detach(), S, T)));
+    auto [dx, ds, dt] = kernels::reference::binarize_activation_backward(g, leaf.detach(), S, T);
+    EXPECT_TRUE(torch::equal(leaf.grad(), dx));
+  };
+  const at::Tensor x1 = (torch::randn({2, 4, 5, 5}) * 2).requires_grad_(),
+                   x2 = (torch::randn({2, 4, 5, 5}) * 2).requires_grad_(),
+                   x3 = (torch::randn({2, 4, 5, 5}) * 2).requires_grad_();
+  const at::Tensor g1 = torch::randn_like(x1), g2 = torch::randn_like(x1), g3 = torch::randn_like(x1);
+  at::Tensor out1 = step(x1, g1);
+  const void* kept_out = b->kept_buffers()->out.data_ptr();
+  EXPECT_EQ(out1.data_ptr(), kept_out);
+  // out1 is held: the second step takes fresh memory and leaves out1 as it was.
+  at::Tensor out2 = step(x2, g2);
+  EXPECT_NE(out2.data_ptr(), out1.data_ptr());
+  expect_reference(out1, x1, g1);
+  expect_reference(out2, x2, g2);
+  // Nothing holds out2's memory any more but the binarizer: the third step writes into it, and its
+  // dx into the second step's dx.
+  const void* out2_memory = out2.data_ptr();
+  const void* dx2_memory = b->kept_buffers()->dx.data_ptr();
+  out2 = at::Tensor();
+  const at::Tensor out3 = step(x3, g3);
+  EXPECT_EQ(out3.data_ptr(), out2_memory);
+  EXPECT_EQ(b->kept_buffers()->dx.data_ptr(), dx2_memory);
+  expect_reference(out3, x3, g3);
+  expect_reference(out1, x1, g1);
+  // A view of an output holds its memory too.
+  const at::Tensor view = out3.slice(0, 0, 1);
+  const at::Tensor out4 = step(x1.detach().clone().requires_grad_(), g1);
+  EXPECT_NE(out4.data_ptr(), out3.data_ptr());
+  EXPECT_TRUE(torch::equal(view, out3.slice(0, 0, 1)));
+  // Another batch shape: fresh tensors of that shape.
+  const at::Tensor x5 = (torch::randn({3, 4, 2, 2}) * 2).requires_grad_(), g5 = torch::randn_like(x5);
+  expect_reference(step(x5, g5), x5, g5);
+  // Evaluation and no-grad forwards allocate their outputs; release_buffers() drops the kept ones.
+  b->eval();
+  EXPECT_NE(b->forward(x5.detach()).data_ptr(), b->kept_buffers()->out.data_ptr());
+  b->release_buffers();
+  EXPECT_FALSE(b->kept_buffers()->out.defined());
+  EXPECT_FALSE(b->kept_buffers()->dx.defined());
+}
+
 // The smooth part, S = exp(raw) and T = sigmoid(raw), against central differences in double.
 TEST(Binarizer, ParametrizationGradientsMatchFiniteDifferences) {
   const at::Tensor raw = torch::tensor({-0.7, 0.3, 1.9}, torch::dtype(torch::kDouble).requires_grad(true));
@@ -275,6 +337,24 @@ TEST(Binarization, InitializeSetsScalesAndTrainingUpdatesThem) {
   ASSERT_TRUE(b->layers()[0].activations->scale_raw.grad().defined());
   opt.step();
   EXPECT_FALSE(torch::equal(before, b->layers()[0].activations->scale_raw.detach()));
+  // The next step writes every binarizer's output and dx into the tensors of the first: the
+  // compressed model holds none of them between steps.
+  auto kept_tensors = [&](const binarization::BinarizedConv& l) {
+    return std::vector<const at::Tensor*>{&l.activations->kept_buffers()->out,
+                                          &l.activations->kept_buffers()->dx,
+                                          &l.weights->kept_buffers()->out};
+  };
+  std::vector<const void*> kept;
+  for (const auto& l : b->layers())
+    for (const at::Tensor* t : kept_tensors(l)) {
+      ASSERT_TRUE(t->defined()) << l.scope;
+      kept.push_back(t->data_ptr());
+    }
+  opt.zero_grad();
+  torch::nn::functional::cross_entropy(r.model->forward(x), torch::randint(0, 10, {4})).backward();
+  size_t i = 0;
+  for (const auto& l : b->layers())
+    for (const at::Tensor* t : kept_tensors(l)) EXPECT_EQ(t->data_ptr(), kept[i++]) << l.scope;
   const Statistics s = r.ctrl->statistics();
   EXPECT_EQ(s.values.at("binarization.weights_enabled"), 1);
 }

@@ -5,10 +5,13 @@
 #include "nncf/kernels/binarize.h"
 
 #include <ATen/Parallel.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <vector>
+
+#include "support/errors.h"
 
 namespace nncf::kernels {
 namespace {
@@ -75,7 +78,36 @@ TEST(BinarizeKernel, ActivationForwardAndBackwardMatchTheReference) {
     EXPECT_EQ(dt.sizes(), rdt.sizes());
     EXPECT_TRUE(torch::allclose(ds, rds, tol, tol)) << shape << ds << rds;
     EXPECT_TRUE(torch::allclose(dt, rdt, tol, tol)) << shape << dt << rdt;
+    // The out variants write the same values into given tensors.
+    at::Tensor out = torch::full(shape, 7.0, dtype), dx_out = torch::full(shape, 7.0, dtype);
+    EXPECT_EQ(binarize_activation_out(x, scale, thr, out).data_ptr(), out.data_ptr());
+    EXPECT_TRUE(torch::equal(out, reference::binarize_activation(x, scale, thr))) << shape;
+    auto [ods, odt] = binarize_activation_backward_out(grad, x, scale, thr, dx_out);
+    EXPECT_TRUE(torch::equal(dx_out, dx)) << shape;
+    EXPECT_TRUE(torch::equal(ods, ds));
+    EXPECT_TRUE(torch::equal(odt, dt));
   });
+}
+
+TEST(BinarizeKernel, OutVariantsRejectUnfitOutputs) {
+  const at::Tensor x = torch::randn({2, 3, 4, 4}), grad = torch::randn({2, 3, 4, 4});
+  const at::Tensor scale = torch::tensor({1.0F}), thr = torch::rand({3});
+  at::Tensor wrong_shape = torch::empty({2, 3, 4, 5}),
+             wrong_dtype = torch::empty({2, 3, 4, 4}, torch::kDouble);
+  at::Tensor strided = torch::empty({2, 3, 4, 4}).transpose(2, 3), same = x, same_grad = grad;
+  for (at::Tensor* out : {&wrong_shape, &wrong_dtype, &strided, &same}) {
+    EXPECT_THAT(testing::error_of([&] { binarize_activation_out(x, scale, thr, *out); }),
+                ::testing::HasSubstr("nncf binarize_activation: the output"));
+    EXPECT_THAT(testing::error_of([&] { binarize_activation_backward_out(grad, x, scale, thr, *out); }),
+                ::testing::HasSubstr("nncf binarize_activation_backward: the output"));
+  }
+  EXPECT_THAT(testing::error_of([&] { binarize_activation_backward_out(grad, x, scale, thr, same_grad); }),
+              ::testing::HasSubstr("overlaps"));
+  at::Tensor w = torch::randn({4, 3, 3, 3}), w_short = torch::empty({4, 3, 3, 2});
+  EXPECT_THAT(testing::error_of([&] { binarize_weight_out(w, true, w_short); }),
+              ::testing::HasSubstr("nncf binarize_weight: the output must be a contiguous Float tensor of "
+                                   "shape [4, 3, 3, 3], got Float [4, 3, 3, 2]"));
+  EXPECT_THAT(testing::error_of([&] { binarize_weight_out(w, true, w); }), ::testing::HasSubstr("overlaps"));
 }
 
 TEST(BinarizeKernel, NonContiguousInputs) {
@@ -115,6 +147,9 @@ TEST(BinarizeKernel, WeightsMatchTheReference) {
           EXPECT_TRUE(torch::allclose(out, rout, tol, tol)) << shape;
           EXPECT_TRUE(torch::allclose(s, rs, tol, tol)) << shape;
           EXPECT_TRUE(torch::equal(out.gt(0), w.gt(0))) << shape;
+          at::Tensor into = torch::full(shape, 7.0, dtype);
+          EXPECT_TRUE(torch::equal(binarize_weight_out(w, per_channel, into), s));
+          EXPECT_TRUE(torch::equal(into, out)) << shape;
         }
       }
     }

@@ -10,6 +10,11 @@
 //   nncf::binarize_activation(Tensor x, Tensor scale, Tensor threshold) -> Tensor
 //   nncf::binarize_activation_backward(Tensor grad, Tensor x, Tensor scale, Tensor threshold)
 //       -> (Tensor, Tensor, Tensor)                            // (dx, dscale, dthreshold)
+//   nncf::binarize_weight.out(Tensor w, bool per_channel, *, Tensor(a!) out) -> Tensor  // scale
+//   nncf::binarize_activation.out(..., *, Tensor(a!) out) -> Tensor(a!)
+//   nncf::binarize_activation_backward.dx_out(..., *, Tensor(a!) dx) -> (Tensor, Tensor)
+//       // the same, writing the output (dx) into a given contiguous tensor of the input's shape and
+//       // dtype that overlaps no input (the binarizers reuse one per layer across steps)
 //
 // Weights (XNOR with per_channel, DoReFa without): s = mean |w| over each output channel (dim 0)
 // or over the whole tensor, out = sign+(w) * s with sign+(w) = 1 for w > 0 and -1 otherwise (zero
@@ -36,6 +41,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> binarize_activation_backward(cons
                                                                             const at::Tensor& x,
                                                                             const at::Tensor& scale,
                                                                             const at::Tensor& threshold);
+/// Writes the binarized weight into `out`, returns the scale.
+at::Tensor binarize_weight_out(const at::Tensor& w, bool per_channel, at::Tensor& out);
+at::Tensor& binarize_activation_out(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& threshold,
+                                    at::Tensor& out);
+/// Writes dx into `dx`, returns (dscale, dthreshold).
+std::tuple<at::Tensor, at::Tensor> binarize_activation_backward_out(const at::Tensor& grad,
+                                                                    const at::Tensor& x,
+                                                                    const at::Tensor& scale,
+                                                                    const at::Tensor& threshold,
+                                                                    at::Tensor& dx);
 
 namespace detail {
 /// Tests only: makes the ops run their baseline x86-64 loops. Returns the previous setting.

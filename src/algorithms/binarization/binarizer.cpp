@@ -21,35 +21,53 @@ bool fused(const at::Tensor& x) {
   return x.device().is_cpu() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble);
 }
 
-// Weights: binarized forward, identity backward.
+// Weights: binarized forward, identity backward. `kept`, when set (training on the fused kernels),
+// supplies the output tensor.
 class WeightBinarizeFn : public torch::autograd::Function<WeightBinarizeFn> {
  public:
-  static at::Tensor forward(AutogradContext* /*ctx*/, const at::Tensor& w, bool per_channel) {
+  static at::Tensor forward(AutogradContext* /*ctx*/, const at::Tensor& w, bool per_channel,
+                            const c10::intrusive_ptr<KeptBuffers>& kept) {
     at::NoGradGuard no_grad;
-    return std::get<0>(fused(w) ? kernels::binarize_weight(w, per_channel)
-                                : kernels::reference::binarize_weight(w, per_channel));
+    if (!fused(w)) return std::get<0>(kernels::reference::binarize_weight(w, per_channel));
+    if (!kept) return std::get<0>(kernels::binarize_weight(w, per_channel));
+    at::Tensor out = kept->take(kept->out, w);
+    kernels::binarize_weight_out(w, per_channel, out);
+    return out;
   }
   static variable_list backward(AutogradContext* /*ctx*/, variable_list grads) {
-    return {grads[0], at::Tensor()};
+    return {grads[0], at::Tensor(), at::Tensor()};
   }
 };
 
+// `buffers`, when set (training on the fused kernels), supplies the output and dx tensors.
 class ActivationBinarizeFn : public torch::autograd::Function<ActivationBinarizeFn> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& scale,
-                            const at::Tensor& threshold) {
+                            const at::Tensor& threshold, const c10::intrusive_ptr<KeptBuffers>& buffers) {
     ctx->save_for_backward({x, scale, threshold});
     at::NoGradGuard no_grad;
-    return fused(x) ? kernels::binarize_activation(x, scale, threshold)
-                    : kernels::reference::binarize_activation(x, scale, threshold);
+    if (!fused(x)) return kernels::reference::binarize_activation(x, scale, threshold);
+    if (!buffers) return kernels::binarize_activation(x, scale, threshold);
+    ctx->saved_data["buffers"] = c10::IValue::make_capsule(buffers);
+    at::Tensor out = buffers->take(buffers->out, x);
+    return kernels::binarize_activation_out(x, scale, threshold, out);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor g = grads[0].contiguous();
-    auto [dx, ds, dt] =
-        fused(saved[0]) ? kernels::binarize_activation_backward(g, saved[0], saved[1], saved[2])
-                        : kernels::reference::binarize_activation_backward(g, saved[0], saved[1], saved[2]);
-    return {dx, ds, dt};
+    if (!fused(saved[0])) {
+      auto [dx, ds, dt] = kernels::reference::binarize_activation_backward(g, saved[0], saved[1], saved[2]);
+      return {dx, ds, dt, at::Tensor()};
+    }
+    const auto it = ctx->saved_data.find("buffers");
+    if (it == ctx->saved_data.end()) {
+      auto [dx, ds, dt] = kernels::binarize_activation_backward(g, saved[0], saved[1], saved[2]);
+      return {dx, ds, dt, at::Tensor()};
+    }
+    auto buffers = c10::static_intrusive_pointer_cast<KeptBuffers>(it->second.toCapsule());
+    at::Tensor dx = buffers->take(buffers->dx, saved[0]);
+    auto [ds, dt] = kernels::binarize_activation_backward_out(g, saved[0], saved[1], saved[2], dx);
+    return {dx, ds, dt, at::Tensor()};
   }
 };
 
@@ -80,13 +98,35 @@ double mse_scale(const at::Tensor& x, double hi) {
 
 }  // namespace
 
+at::Tensor KeptBuffers::take(at::Tensor& slot, const at::Tensor& like) {
+  std::lock_guard<std::mutex> lock(mutex);
+  const bool reusable = slot.defined() && slot.use_count() == 1 && slot.storage().use_count() == 1 &&
+                        slot.sizes() == like.sizes() && slot.scalar_type() == like.scalar_type() &&
+                        slot.device() == like.device();
+  if (!reusable) slot = at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
+  // A new tensor on the same memory, so that autograd's history goes on it, not on `slot`.
+  return at::empty({0}, slot.options()).set_(slot.storage(), 0, slot.sizes(), slot.strides());
+}
+
 WeightBinarizerImpl::WeightBinarizerImpl(BinarizationMode mode_) : mode(mode_) {
+  reset();
+}
+
+void WeightBinarizerImpl::reset() {
   enabled = register_buffer("enabled", torch::zeros({1}, torch::kUInt8));
+  kept_ = c10::make_intrusive<KeptBuffers>();
+}
+
+void WeightBinarizerImpl::release_buffers() {
+  std::lock_guard<std::mutex> lock(kept_->mutex);
+  kept_->out = at::Tensor();
 }
 
 torch::Tensor WeightBinarizerImpl::forward(const torch::Tensor& w) {
   if (!is_enabled()) return w;
-  return WeightBinarizeFn::apply(w, mode == BinarizationMode::Xnor);
+  const bool reuse = is_training() && torch::GradMode::is_enabled();
+  return WeightBinarizeFn::apply(w, mode == BinarizationMode::Xnor,
+                                 reuse ? kept_ : c10::intrusive_ptr<KeptBuffers>());
 }
 
 void WeightBinarizerImpl::pretty_print(std::ostream& stream) const {
@@ -103,6 +143,13 @@ void ActivationBinarizerImpl::reset() {
   threshold_raw = register_parameter("threshold_raw", torch::zeros({channels}));
   initialized = register_buffer("initialized", torch::zeros({1}, torch::kUInt8));
   enabled = register_buffer("enabled", torch::zeros({1}, torch::kUInt8));
+  kept_ = c10::make_intrusive<KeptBuffers>();
+}
+
+void ActivationBinarizerImpl::release_buffers() {
+  std::lock_guard<std::mutex> lock(kept_->mutex);
+  kept_->out = at::Tensor();
+  kept_->dx = at::Tensor();
 }
 
 void ActivationBinarizerImpl::init_scale(const torch::Tensor& x_in) {
@@ -140,7 +187,8 @@ torch::Tensor ActivationBinarizerImpl::forward(const torch::Tensor& x) {
   if (!is_enabled()) return x;
   if (is_training() && !is_initialized()) init_scale(x);
   const at::Tensor s = scale().to(x.scalar_type()), t = threshold().to(x.scalar_type());
-  return ActivationBinarizeFn::apply(x, s, t);
+  const bool reuse = is_training() && torch::GradMode::is_enabled();
+  return ActivationBinarizeFn::apply(x, s, t, reuse ? kept_ : c10::intrusive_ptr<KeptBuffers>());
 }
 
 void ActivationBinarizerImpl::pretty_print(std::ostream& stream) const {

@@ -14,19 +14,38 @@
 // training: S = the 99.9th percentile of the batch (min of its top max(1, round(0.001 n)) values).
 // Where that is not positive (an all-negative input) the largest |x| is taken, and 1 if that is 0:
 // NNCF would take the log of it and train NaNs.
+//
+// In training (grad mode on), the binarizers write their outputs -- and the ActivationBinarizer,
+// in the backward, its dx -- into tensors they keep from step to step (KeptBuffers) rather than
+// into fresh ones: a fresh large tensor is a fresh mmap whose every page faults on first touch, a
+// large part of a binarized step on small machines. A kept tensor is reused only when nothing else
+// holds it or its memory (a caller keeping an output, a view, a graph not yet run backward, a
+// .grad that took dx over): then a fresh one replaces it. release_buffers() drops them.
 
+#include <ATen/core/ivalue.h>
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
+
+#include <mutex>
 
 #include "nncf/algorithms/binarization/config.h"
 #include "nncf/runtime/step_activation.h"
 
 namespace nncf::binarization {
 
+/// The per-layer output (and dx) tensors a binarizer reuses across training steps.
+struct KeptBuffers : torch::CustomClassHolder {
+  /// A tensor of `like`'s shape and dtype (contiguous) sharing `slot`'s memory, `slot` replaced by
+  /// a fresh tensor first unless nothing but `slot` holds it and it has that shape and dtype.
+  at::Tensor take(at::Tensor& slot, const at::Tensor& like);
+  std::mutex mutex;
+  at::Tensor out, dx;
+};
+
 class WeightBinarizerImpl : public torch::nn::Cloneable<WeightBinarizerImpl> {
  public:
   explicit WeightBinarizerImpl(BinarizationMode mode = BinarizationMode::Xnor);
-  void reset() override {}
+  void reset() override;
   torch::Tensor forward(const torch::Tensor& w);
   void pretty_print(std::ostream& stream) const override;
 
@@ -35,6 +54,12 @@ class WeightBinarizerImpl : public torch::nn::Cloneable<WeightBinarizerImpl> {
   torch::Tensor enabled;
   bool is_enabled() const { return enabled.item<uint8_t>() != 0; }
   void set_enabled(bool on) { enabled.fill_(on ? 1 : 0); }
+  /// Drops the kept output (the note at the top); training takes a new one.
+  void release_buffers();
+  const c10::intrusive_ptr<KeptBuffers>& kept_buffers() const { return kept_; }
+
+ private:
+  c10::intrusive_ptr<KeptBuffers> kept_;
 };
 TORCH_MODULE(WeightBinarizer);
 
@@ -69,6 +94,12 @@ class ActivationBinarizerImpl : public torch::nn::Cloneable<ActivationBinarizerI
   /// While set, forward only records the first batch it sees into `observed` (for initialize()).
   bool observing = false;
   torch::Tensor observed;
+  /// Drops the kept output and dx tensors (the note at the top); training takes new ones.
+  void release_buffers();
+  const c10::intrusive_ptr<KeptBuffers>& kept_buffers() const { return kept_; }
+
+ private:
+  c10::intrusive_ptr<KeptBuffers> kept_;
 };
 TORCH_MODULE(ActivationBinarizer);
 
