@@ -7,8 +7,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
+#include "../runtime/reference_net.h"
 #include "support/errors.h"
 
 namespace nncf::quantization {
@@ -73,6 +75,34 @@ TEST(HessianTrace, LinearRegressionWithinTheEstimatorsError) {
   const HutchinsonResult early = hutchinson_traces({w}, loss, {n}, o);
   EXPECT_TRUE(early.converged);
   EXPECT_LT(early.iterations, 400);
+}
+
+// Double backward through the runtime: the compressed model's traces (conv, BatchNorm in training
+// mode, relu, residual add, cross-entropy) equal the eager module's for the same draws.
+TEST(HessianTrace, ThroughTheCompressedModelAsInEager) {
+  torch::manual_seed(5);
+  runtime::testnet::RefNet ref;
+  runtime::CompressedModel model = runtime::testnet::make_net(ref);
+  const std::vector<at::Tensor> xs = {torch::randn({4, 3, 5, 5}), torch::randn({2, 3, 5, 5})};
+  const std::vector<at::Tensor> ys = {torch::randint(0, 100, {4}), torch::randint(0, 100, {2})};
+  auto loss_of = [&](const std::function<at::Tensor(const at::Tensor&)>& f) {
+    return [&, f](size_t b) { return torch::nn::functional::cross_entropy(f(xs[b]), ys[b]); };
+  };
+  HutchinsonOptions o;
+  o.max_iterations = 3;
+  o.tolerance = 0;
+  o.seed = 3;
+  const HutchinsonResult eager =
+      hutchinson_traces({ref->conv1->weight, ref->bn1->weight},
+                        loss_of([&](const at::Tensor& x) { return ref->forward(x); }), {4, 2}, o);
+  const HutchinsonResult compressed =
+      hutchinson_traces({model->tensor("conv1.weight"), model->tensor("bn1.weight")},
+                        loss_of([&](const at::Tensor& x) { return model->forward(x); }), {4, 2}, o);
+  ASSERT_EQ(compressed.traces.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_NE(eager.traces[i], 0.0);
+    EXPECT_NEAR(compressed.traces[i], eager.traces[i], 1e-4 * std::abs(eager.traces[i])) << i;
+  }
 }
 
 TEST(HessianTrace, BadInputsAreNamed) {
