@@ -1,12 +1,13 @@
 #include "nncf/algorithms/quantization/precision_search.h"
 
+#include <c10/util/Exception.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
 #include <set>
 #include <sstream>
-#include <stdexcept>
 #include <utility>
 
 namespace nncf::quantization::precision {
@@ -17,7 +18,8 @@ namespace {
 constexpr double kRatioSlack = 1e-12;
 
 [[noreturn]] void fail(const std::string& what) {
-  throw std::invalid_argument("nncf: mixed-precision search: " + what);
+  TORCH_CHECK(false, "nncf: mixed-precision search: ", what);
+  std::abort();  // not reached
 }
 
 std::string widths_text(const std::vector<int>& bits) {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Mixed-precision search (HAWQ-v2, nncf-reference.md §3.3), free of LibTorch: given each weight
+// Mixed-precision search (HAWQ-v2, nncf-reference.md §3.3), on plain numbers: given each weight
 // quantizer's average Hessian trace, its quantization perturbation at every allowed width and its
 // layer's FLOPs, choose one width per weight quantizer (and the activation widths that follow)
 // minimizing the sensitivity
@@ -65,7 +65,7 @@ struct SearchChoice {
   double ratio = 0;
 };
 
-/// Throws (naming the layer or activation) when the problem is malformed: empty or unsorted
+/// Throws c10::Error (naming the layer or activation) when the problem is malformed: empty or unsorted
 /// widths, a perturbation list of another length, non-positive FLOPs, a bad activation index.
 void validate(const SearchProblem& p);
 
