@@ -198,6 +198,70 @@ TEST(QuantizationConfigBits, RejectsBitsTheTargetsHardwareConfigDoesNotAllow) {
   }
 }
 
+// initializer.precision, manual: bitwidth_per_scope sets exactly the quantizers it names (by the
+// ids in either spelling), the rest keep their widths; the HW config binds on other targets than
+// ANY; bad entries name their JSON path.
+TEST(QuantizationManualPrecision, BitwidthPerScopeSetsExactlyTheNamedQuantizers) {
+  testing::SmallCNN net(testing::SmallCNNOptions().width(4));
+  auto plain = build(net, config_of(""));
+  std::string conv2_nncf, activation_id;
+  for (const auto& qz : plain->quantizers()) {
+    if (qz.spec.group == QuantizerGroup::Weights && qz.spec.id == "conv2|WEIGHT")
+      conv2_nncf = qz.spec.nncf_id;
+    if (qz.spec.group == QuantizerGroup::Activations && activation_id.empty()) activation_id = qz.spec.id;
+  }
+  ASSERT_FALSE(conv2_nncf.empty());
+  ASSERT_NE(conv2_nncf, "conv2|WEIGHT");  // NNCF's spelling differs
+  ASSERT_FALSE(activation_id.empty());
+  auto manual = [&](const std::string& entries, const std::string& device = "ANY") {
+    return config_of(
+        R"(, "initializer": {"precision": {"type": "manual", "bitwidth_per_scope": [)" + entries + "]}}",
+        device);
+  };
+  auto q = build(net, manual(R"([4, ")" + conv2_nncf + R"("], [6, ")" + activation_id + R"("])"));
+  int changed = 0;
+  for (const auto& qz : q->quantizers()) {
+    const bool is_conv2 = qz.spec.id == "conv2|WEIGHT", is_act = qz.spec.id == activation_id;
+    const int64_t expected = is_conv2 ? 4 : is_act ? 6 : 8;
+    EXPECT_EQ(qz.spec.config.bits, expected) << qz.spec.id;
+    // The overflow fix (ANY) trains 8-bit weights on 7 bits, and leaves the 4-bit one alone.
+    const bool half = qz.spec.group == QuantizerGroup::Weights && expected == 8;
+    EXPECT_EQ(qz.spec.half_range, half) << qz.spec.id;
+    EXPECT_EQ(qz.module->bits(), half ? 7 : expected) << qz.spec.id;
+    changed += is_conv2 || is_act;
+  }
+  EXPECT_EQ(changed, 2);
+  // nncf-cpp's spelling selects the same quantizer.
+  q = build(net, manual(R"([4, "conv2|WEIGHT"])"));
+  for (const auto& qz : q->quantizers())
+    EXPECT_EQ(qz.spec.config.bits, qz.spec.id == "conv2|WEIGHT" ? 4 : 8) << qz.spec.id;
+  // VPU allows 4-bit weights, not 3-bit ones.
+  q = build(net, manual(R"([4, "conv2|WEIGHT"])", "VPU"));
+  std::string e =
+      testing::error_of([&] { build(net, manual(R"([8, "conv1|WEIGHT"], [3, "conv2|WEIGHT"])", "VPU")); });
+  EXPECT_NE(e.find("compression.initializer.precision.bitwidth_per_scope[1]: 3-bit"), std::string::npos) << e;
+  EXPECT_NE(e.find("VPU's HW config allows"), std::string::npos) << e;
+  e = testing::error_of([&] { build(net, manual(R"([4, "conv9|WEIGHT"])")); });
+  EXPECT_NE(e.find("compression.initializer.precision.bitwidth_per_scope[0]: no quantizer \"conv9|WEIGHT\""),
+            std::string::npos)
+      << e;
+  // An op's name is not a quantizer id (it would select both groups' quantizers).
+  e = testing::error_of([&] { build(net, manual(R"([4, "conv2"])")); });
+  EXPECT_NE(e.find("no quantizer \"conv2\""), std::string::npos) << e;
+  e = testing::error_of([&] { build(net, manual(R"([4, "conv2|WEIGHT"], [6, ")" + conv2_nncf + R"("])")); });
+  EXPECT_NE(e.find("bitwidth_per_scope[1]: quantizer conv2|WEIGHT already gets 4 bits from "
+                   "compression.initializer.precision.bitwidth_per_scope[0]"),
+            std::string::npos)
+      << e;
+  e = testing::error_of([&] { build(net, manual(R"([9, "conv2|WEIGHT"])")); });
+  EXPECT_NE(e.find("bitwidth_per_scope[0][0]"), std::string::npos) << e;
+  e = testing::error_of([&] { build(net, manual(R"(["conv2|WEIGHT", 4])")); });
+  EXPECT_NE(e.find("bitwidth_per_scope[0][0]"), std::string::npos) << e;
+  e = testing::error_of(
+      [&] { build(net, config_of(R"(, "initializer": {"precision": {"type": "autoq"}})")); });
+  EXPECT_NE(e.find("compression.initializer.precision.type: not supported: AutoQ"), std::string::npos) << e;
+}
+
 TEST(QuantizationPreset, AppliesOnAnyCpuGpuAndExplicitlyOnTrialButNotOnVpu) {
   testing::SmallCNN net(testing::SmallCNNOptions().width(4));
   auto activation_modes = [&](const std::string& extra, const std::string& device) {

@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <regex>
@@ -86,6 +87,61 @@ const std::vector<std::string> kQuantizerKeys = {"mode", "bits", "signed", "per_
 // where the ops are known.
 int64_t read_bits(const ConfigNode& node) {
   return node.as_int(2, 8);
+}
+
+PrecisionInitConfig parse_precision(const ConfigNode& node) {
+  node.expect_object();
+  node.check_keys({"type", "bits", "compression_ratio", "num_data_points", "iter_number", "tolerance",
+                   "dump_init_precision_data", "bitwidth_per_scope", "bitwidth_assignment_mode",
+                   "traces_per_layer_path", "eval_subset_ratio", "warmup_iter_number"});
+  PrecisionInitConfig p;
+  p.path = node.path();
+  const std::string type = node.has("type") ? node["type"].as_enum({"manual", "hawq", "autoq"}) : "manual";
+  if (type == "autoq")
+    node["type"].fail(
+        "not supported: AutoQ (reinforcement-learning bit-width search); use \"hawq\" or \"manual\"");
+  p.type = type == "hawq" ? PrecisionInitConfig::Type::Hawq : PrecisionInitConfig::Type::Manual;
+  for (const char* key : {"eval_subset_ratio", "warmup_iter_number"})
+    if (node.has(key)) node[key].fail("an AutoQ key; this section's type is \"" + type + "\"");
+  if (node.has("bits")) {
+    p.bits.clear();
+    const ConfigNode bits = node["bits"];
+    if (!bits.is_array() || bits.size() == 0) bits.fail("expected a non-empty list of bit widths");
+    for (const ConfigNode& b : bits.elements()) {
+      const int64_t v = read_bits(b);
+      if (std::find(p.bits.begin(), p.bits.end(), v) != p.bits.end()) b.fail("a width listed twice");
+      p.bits.push_back(v);
+    }
+    std::sort(p.bits.begin(), p.bits.end());
+  }
+  if (node.has("compression_ratio")) p.compression_ratio = node["compression_ratio"].as_double(1.0, 64.0);
+  if (node.has("num_data_points")) p.num_data_points = node["num_data_points"].as_int(1, INT64_MAX);
+  if (node.has("iter_number")) p.iter_number = node["iter_number"].as_int(1, INT64_MAX);
+  if (node.has("tolerance")) p.tolerance = node["tolerance"].as_double(0.0, 1.0);
+  if (node.has("dump_init_precision_data"))
+    p.dump_init_precision_data = node["dump_init_precision_data"].as_bool();
+  if (node.has("bitwidth_assignment_mode"))
+    p.strict_bitwidth_assignment =
+        node["bitwidth_assignment_mode"].as_enum({"liberal", "strict"}) == "strict";
+  if (node.has("traces_per_layer_path")) p.traces_per_layer_path = node["traces_per_layer_path"].as_string();
+  if (node.has("bitwidth_per_scope")) {
+    const ConfigNode list = node["bitwidth_per_scope"];
+    if (!list.is_array()) list.fail("expected a list of [bits, \"<quantizer id>\"] pairs");
+    for (const ConfigNode& e : list.elements()) {
+      if (!e.is_array() || e.size() != 2) e.fail("expected a [bits, \"<quantizer id>\"] pair");
+      PrecisionInitConfig::Entry entry;
+      entry.bits = read_bits(e[0]);
+      entry.id = e[1].as_string();
+      entry.path = e.path();
+      if (entry.id.empty()) e[1].fail("an empty quantizer id");
+      p.bitwidth_per_scope.push_back(std::move(entry));
+    }
+  }
+  if (p.type == PrecisionInitConfig::Type::Hawq)
+    node.fail(
+        "not supported yet: HAWQ mixed-precision initialization (type \"hawq\"); \"manual\" with "
+        "bitwidth_per_scope is");
+  return p;
 }
 
 QuantizerGroupConfig parse_group(const ConfigNode& node, bool activations) {
@@ -206,12 +262,7 @@ QuantizationConfig QuantizationConfig::parse(const AlgorithmConfig& algorithm) {
       if (bn.has("num_bn_adaptation_samples"))
         q.num_bn_adaptation_samples = bn["num_bn_adaptation_samples"].as_int(0, INT64_MAX);
     }
-    if (init.has("precision")) {
-      ConfigNode precision = init["precision"];
-      std::string type =
-          precision.is_object() && precision.has("type") ? precision["type"].dump() : "\"manual\"";
-      precision.fail("not supported yet: mixed-precision initialization (type " + type + ")");
-    }
+    if (init.has("precision")) q.precision = parse_precision(init["precision"]);
   }
   if (node.has("preset")) {
     q.preset = node["preset"].as_enum(kPresets);

@@ -52,6 +52,7 @@ QuantizerSetup Placer::run() {
   warn_unquantized_weights();
   place_activation_quantizers();
   name_quantizers();
+  apply_manual_precision();
   warn_unmatched_range_init();
   return std::move(setup_);
 }
@@ -298,11 +299,84 @@ void Placer::place_weight_quantizers() {
                   c10::Join(",", shape), " has no axis ", q.axis, " for a per-channel quantizer");
       q.channels = shape[q.axis];
     }
-    q.half_range = in_.overflow_fix_target && q.config.bits == 8 &&
-                   (config_.overflow_fix == OverflowFix::Enable ||
-                    (config_.overflow_fix == OverflowFix::FirstLayerOnly && first.count(n)));
+    const bool overflow_eligible =
+        in_.overflow_fix_target && (config_.overflow_fix == OverflowFix::Enable ||
+                                    (config_.overflow_fix == OverflowFix::FirstLayerOnly && first.count(n)));
+    if (overflow_eligible) overflow_eligible_.insert(id);
+    q.half_range = overflow_eligible && q.config.bits == 8;
     quantized[w] = setup_.quantizers.size();
     setup_.quantizers.push_back(std::move(q));
+  }
+}
+
+// ---- manual precision ----------------------------------------------------------------------------
+
+// Each `bitwidth_per_scope` entry names one quantizer by an id (the whole id or one point's, in
+// either spelling; not by the ops it feeds, which would also select the other group's quantizer)
+// and sets its width. Where the target's HW config is binding (every target but ANY and TRIAL),
+// the width must be one it lists for every op the quantizer serves, with the quantizer's mode and
+// granularity; on ANY such a width is used with a warning, as for the other constraints.
+void Placer::apply_manual_precision() {
+  if (!config_.precision || config_.precision->bitwidth_per_scope.empty()) return;
+  auto ids_of = [](const QuantizerSpec& q) {
+    std::vector<std::string> ids = {q.id, q.nncf_id};
+    for (const std::string& joined : {q.id, q.nncf_id}) {
+      for (size_t start = 0;;) {
+        const size_t semicolon = joined.find(';', start);
+        ids.push_back(
+            joined.substr(start, semicolon == std::string::npos ? std::string::npos : semicolon - start));
+        if (semicolon == std::string::npos) break;
+        start = semicolon + 1;
+      }
+    }
+    return ids;
+  };
+  std::unordered_map<size_t, const PrecisionInitConfig::Entry*> chosen;
+  for (const PrecisionInitConfig::Entry& e : config_.precision->bitwidth_per_scope) {
+    bool found = false;
+    for (size_t i = 0; i < setup_.quantizers.size(); ++i) {
+      const std::vector<std::string> ids = ids_of(setup_.quantizers[i]);
+      if (std::find(ids.begin(), ids.end(), e.id) == ids.end()) continue;
+      found = true;
+      auto [it, inserted] = chosen.emplace(i, &e);
+      TORCH_CHECK(inserted || it->second->bits == e.bits, "nncf: ", file_prefix(), e.path, ": quantizer ",
+                  setup_.quantizers[i].id, " already gets ", it->second->bits, " bits from ",
+                  it->second->path);
+    }
+    TORCH_CHECK(found, "nncf: ", file_prefix(), e.path, ": no quantizer \"", e.id,
+                "\" in this model (ids look like \"",
+                setup_.quantizers.empty() ? std::string("conv1|WEIGHT") : setup_.quantizers.front().nncf_id,
+                "\" or \"", setup_.quantizers.empty() ? std::string() : setup_.quantizers.front().id, "\")");
+  }
+  const bool binding = in_.hw != nullptr && device() != "ANY" && device() != "TRIAL";
+  for (const auto& [i, e] : chosen) {
+    QuantizerSpec& q = setup_.quantizers[i];
+    const bool weights = q.group == QuantizerGroup::Weights;
+    if (in_.hw != nullptr) {
+      for (const std::string& scope : q.consumer_scopes) {
+        const ir::Node* n = graph_.find_node(scope);
+        const HwOperation* op = nullptr;
+        if (n != nullptr) trait(*n, &op);
+        if (op == nullptr) continue;
+        const std::vector<QConfig>& hw = weights ? op->weights : op->activations;
+        if (hw.empty()) continue;
+        const bool ok = std::any_of(hw.begin(), hw.end(), [&](const QConfig& c) {
+          return c.bits == e->bits && c.mode == q.config.mode && c.per_channel == q.config.per_channel;
+        });
+        if (ok) continue;
+        std::vector<std::string> listed;
+        for (const QConfig& c : hw) listed.push_back(quantization::to_string(c));
+        QConfig wanted = q.config;
+        wanted.bits = e->bits;
+        const std::string message =
+            c10::str(e->path, ": ", quantization::to_string(wanted), " is not what ", device(),
+                     "'s HW config allows for ", op->type, " ", scope, " (", c10::Join(", ", listed), ")");
+        TORCH_CHECK(!binding, "nncf: ", file_prefix(), message);
+        warn(message);
+      }
+    }
+    q.config.bits = e->bits;
+    q.half_range = weights && e->bits == 8 && overflow_eligible_.count(q.id) != 0;
   }
 }
 

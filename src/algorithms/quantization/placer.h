@@ -100,6 +100,8 @@ class Placer {
   /// Sets QuantizerSpec::nncf_id and ::names of every placed quantizer.
   void name_quantizers();
   void warn_unquantized_weights();
+  /// `initializer.precision` of type manual: the widths of `bitwidth_per_scope`.
+  void apply_manual_precision();
 
   Constraints constraints(QuantizerGroup group, const std::string& scope) const;
   // `hw`: the HW config's choices for this quantizer (empty = unconstrained); `from_hw`: they come
@@ -152,6 +154,8 @@ class Placer {
   std::unordered_map<const ir::Value*, std::vector<Request>> pending_;
   std::vector<std::pair<Request, runtime::InsertionPoint>> finals_;
   std::vector<size_t> parent_;  // union-find over request links
+  std::unordered_set<std::string>
+      overflow_eligible_;  // weight quantizer ids the overflow fix takes at 8 bits
   QuantizerSetup setup_;
 };
 

@@ -92,6 +92,34 @@ struct ScopeOverride {
   std::vector<RangeInitConfig> range_init;
 };
 
+/// `initializer.precision` (nncf-reference.md §2.2, §3.3).
+struct PrecisionInitConfig {
+  enum class Type { Manual, Hawq };
+  /// `type`: `manual` (also when the section has no type) or `hawq`; `autoq` is rejected.
+  Type type = Type::Manual;
+  /// JSON path of the section, for errors raised after parsing.
+  std::string path;
+  /// `bitwidth_per_scope`: `[[bits, "<quantizer id>"], ...]`, ids in NNCF's spelling
+  /// (`ResNet/NNCFConv2d[conv1]/conv2d_0|WEIGHT`) or nncf-cpp's (`conv1|WEIGHT`).
+  struct Entry {
+    int64_t bits = 8;
+    std::string id;
+    std::string path;  ///< the entry's JSON path
+  };
+  std::vector<Entry> bitwidth_per_scope;
+  /// HAWQ: `bits` (candidate widths, default [2, 4, 8]), `compression_ratio` (1.5),
+  /// `num_data_points` (100), `iter_number` (200), `tolerance` (1e-4), `dump_init_precision_data`,
+  /// `bitwidth_assignment_mode` (`liberal` / `strict`), `traces_per_layer_path`.
+  std::vector<int64_t> bits = {2, 4, 8};
+  double compression_ratio = 1.5;
+  int64_t num_data_points = 100;
+  int64_t iter_number = 200;
+  double tolerance = 1e-4;
+  bool dump_init_precision_data = false;
+  bool strict_bitwidth_assignment = false;
+  std::string traces_per_layer_path;
+};
+
 /// `params`: the staged quantization scheduler (its presence switches the scheduler on).
 struct StagedQuantizationParams {
   /// `batch_multiplier`: batches of gradient accumulation per backward; unset = 1.
@@ -136,6 +164,8 @@ struct QuantizationConfig {
   bool range_init_per_layer = false;
   /// `initializer.batchnorm_adaptation.num_bn_adaptation_samples`; 0 disables; default 2000.
   int64_t num_bn_adaptation_samples = 2000;
+  /// `initializer.precision`; unset = every quantizer keeps its configured width.
+  std::optional<PrecisionInitConfig> precision;
 
   /// `weights` / `activations` group constraints.
   QuantizerGroupConfig weights;
@@ -184,8 +214,8 @@ struct QuantizationConfig {
   QuantizationMode weights_mode() const { return *weights_mode("ANY"); }
   QuantizationMode activations_mode() const { return *activations_mode("ANY"); }
 
-  /// Validates and reads a `quantization` section. `initializer.precision` (HAWQ, AutoQ, manual
-  /// mixed precision) throws "not supported yet". Defined in nncf_api.
+  /// Validates and reads a `quantization` section. `initializer.precision` of type `hawq` or
+  /// `autoq` throws "not supported yet"; `manual` is read. Defined in nncf_api.
   static QuantizationConfig parse(const AlgorithmConfig& section);
 };
 
