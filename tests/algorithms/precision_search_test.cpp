@@ -54,9 +54,19 @@ TEST(PrecisionSearch, CandidateCountFollowsNncfFormula) {
   EXPECT_EQ(count_non_decreasing_sequences(2, 3), 4);
   EXPECT_EQ(count_non_decreasing_sequences(3, 5), 3 + 3 * 4 + 1 * 6);
   EXPECT_EQ(count_non_decreasing_sequences(3, 1), 3);
+  EXPECT_EQ(count_non_decreasing_sequences(7, 100),
+            1 * 7 + 21 * 99 + 35 * 4851 + 35 * 156849 + 21 * 3764376 + 7 * 71523144 + 1 * 1120529256);
+  EXPECT_EQ(count_non_decreasing_sequences(60, 400), INT64_MAX);
   SearchProblem p;
   for (int i = 0; i < 5; ++i) p.layers.push_back(layer("l" + std::to_string(i), i, 10, {2, 4, 8}));
   EXPECT_EQ(static_cast<int64_t>(nncf_candidates(p).size()), count_non_decreasing_sequences(3, 5));
+  // Seven widths over 50 layers: NNCF would enumerate 32468436 sequences; the exact search solves it.
+  SearchProblem big;
+  for (int i = 0; i < 50; ++i)
+    big.layers.push_back(layer("l" + std::to_string(i), 1 + i % 7, 10 + i, {2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_THAT(error_of([&] { nncf_candidates(big); }),
+              ::testing::HasSubstr("more than 10000000 width sequences"));
+  EXPECT_GE(exact_choice(big).ratio, 1.5);
 }
 
 // Three layers, traces 3, 1, 2: ordered by trace (l1, l2, l0), the candidates give the low-trace

@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
@@ -168,11 +169,19 @@ int64_t count_non_decreasing_sequences(int widths, int layers) {
   auto choose = [](int64_t n, int64_t k) -> int64_t {
     if (k < 0 || k > n) return 0;
     int64_t r = 1;
-    for (int64_t i = 1; i <= k; ++i) r = r * (n - k + i) / i;
+    for (int64_t i = 1; i <= k; ++i) {
+      if (r > INT64_MAX / (n - k + i)) return int64_t{-1};  // too large
+      r = r * (n - k + i) / i;
+    }
     return r;
   };
+  // Saturates at INT64_MAX instead of overflowing.
   int64_t total = 0;
-  for (int j = 1; j <= widths; ++j) total += choose(widths, j) * choose(layers - 1, j - 1);
+  for (int j = 1; j <= widths; ++j) {
+    const int64_t a = choose(widths, j), b = choose(layers - 1, j - 1);
+    if (a < 0 || b < 0 || (b != 0 && a > INT64_MAX / b) || total > INT64_MAX - a * b) return INT64_MAX;
+    total += a * b;
+  }
   return total;
 }
 
@@ -185,6 +194,14 @@ std::vector<std::vector<int>> nncf_candidates(const SearchProblem& p) {
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return p.layers[a].trace < p.layers[b].trace; });
+  // NNCF enumerates them all; past ~10^7 that is hours, not a search.
+  constexpr int64_t kMaxCandidates = 10'000'000;
+  const int64_t count =
+      count_non_decreasing_sequences(static_cast<int>(widths.size()), static_cast<int>(p.layers.size()));
+  if (count < 0 || count > kMaxCandidates)
+    fail("NNCF's method would enumerate more than " + std::to_string(kMaxCandidates) + " width sequences (" +
+         std::to_string(widths.size()) + " widths over " + std::to_string(p.layers.size()) +
+         " layers); the exact search has no such limit");
   std::vector<std::vector<int>> sequences;
   std::vector<int> seq;
   non_decreasing(static_cast<int>(widths.size()), static_cast<int>(p.layers.size()), seq, sequences);

@@ -75,11 +75,12 @@ std::vector<int> activation_bits_for(const SearchProblem& p, const std::vector<i
 /// `ratio` and `metric` of an assignment of weight widths.
 SearchChoice evaluate(const SearchProblem& p, const std::vector<int>& weight_bits);
 
-/// NNCF's candidate assignments (the rule above), in enumeration order.
+/// NNCF's candidate assignments (the rule above), in enumeration order; throws past 10^7 sequences.
 std::vector<std::vector<int>> nncf_candidates(const SearchProblem& p);
 
 /// The number of non-decreasing sequences of length `layers` over `widths` values,
-/// sum_{j=1..m} C(m, j) C(L-1, j-1) (before widths are mapped to allowed ones).
+/// sum_{j=1..m} C(m, j) C(L-1, j-1) (before widths are mapped to allowed ones); INT64_MAX when
+/// larger.
 int64_t count_non_decreasing_sequences(int widths, int layers);
 
 /// NNCF's choice; throws naming the achievable ratios when no candidate meets the target.
