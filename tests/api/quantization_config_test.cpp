@@ -198,6 +198,34 @@ TEST(QuantizationConfigBits, RejectsBitsTheTargetsHardwareConfigDoesNotAllow) {
   }
 }
 
+// The widths each quantizer may take (what a mixed-precision search chooses from): CPU runs 8
+// bits only; VPU 8/4/2-bit weights and 8/4-bit activations into convolutions, 8-bit into pooling;
+// TRIAL anything in 2..8.
+TEST(QuantizationAllowedBits, FollowTheTargetsHardwareConfig) {
+  testing::SmallCNN net(testing::SmallCNNOptions().width(4));
+  const auto cpu = build(net, config_of("", "CPU")), trial = build(net, config_of("", "TRIAL")),
+             vpu = build(net, config_of("", "VPU"));
+  for (const auto& qz : cpu->quantizers())
+    EXPECT_EQ(qz.spec.allowed_bits, (std::vector<int64_t>{8})) << qz.spec.id;
+  for (const auto& qz : trial->quantizers())
+    EXPECT_EQ(qz.spec.allowed_bits, (std::vector<int64_t>{2, 3, 4, 5, 6, 7, 8})) << qz.spec.id;
+  int pooled = 0;
+  for (const auto& qz : vpu->quantizers()) {
+    const auto& a = qz.spec.allowed_bits;
+    const bool has4 = std::find(a.begin(), a.end(), 4) != a.end();
+    EXPECT_TRUE(std::find(a.begin(), a.end(), 8) != a.end()) << qz.spec.id;
+    EXPECT_TRUE(std::find(a.begin(), a.end(), 3) == a.end()) << qz.spec.id;
+    bool feeds_pool = false;
+    for (const auto& scope : qz.spec.consumer_scopes) feeds_pool |= scope.find("pool") != std::string::npos;
+    if (qz.spec.group == QuantizerGroup::Weights) EXPECT_TRUE(has4) << qz.spec.id;
+    if (feeds_pool) {
+      EXPECT_FALSE(has4) << qz.spec.id;
+      ++pooled;
+    }
+  }
+  EXPECT_GE(pooled, 1);
+}
+
 // initializer.precision, manual: bitwidth_per_scope sets exactly the quantizers it names (by the
 // ids in either spelling), the rest keep their widths; the HW config binds on other targets than
 // ANY; bad entries name their JSON path.

@@ -52,6 +52,7 @@ QuantizerSetup Placer::run() {
   warn_unquantized_weights();
   place_activation_quantizers();
   name_quantizers();
+  for (QuantizerSpec& q : setup_.quantizers) q.allowed_bits = hw_widths(q);
   apply_manual_precision();
   warn_unmatched_range_init();
   return std::move(setup_);
@@ -311,6 +312,29 @@ void Placer::place_weight_quantizers() {
 
 // ---- manual precision ----------------------------------------------------------------------------
 
+std::vector<int64_t> Placer::hw_widths(const QuantizerSpec& q) const {
+  std::vector<int64_t> out = {2, 3, 4, 5, 6, 7, 8};
+  if (in_.hw == nullptr) return out;
+  const bool weights = q.group == QuantizerGroup::Weights;
+  for (const std::string& scope : q.consumer_scopes) {
+    const ir::Node* n = graph_.find_node(scope);
+    const HwOperation* op = nullptr;
+    if (n != nullptr) trait(*n, &op);
+    if (op == nullptr) continue;
+    const std::vector<QConfig>& hw = weights ? op->weights : op->activations;
+    if (hw.empty()) continue;
+    std::vector<int64_t> kept;
+    for (int64_t b : out) {
+      const bool listed = std::any_of(hw.begin(), hw.end(), [&](const QConfig& c) {
+        return c.bits == b && c.mode == q.config.mode && c.per_channel == q.config.per_channel;
+      });
+      if (listed) kept.push_back(b);
+    }
+    out = std::move(kept);
+  }
+  return out;
+}
+
 // Each `bitwidth_per_scope` entry names one quantizer by an id (the whole id or one point's, in
 // either spelling; not by the ops it feeds, which would also select the other group's quantizer)
 // and sets its width. Where the target's HW config is binding (every target but ANY and TRIAL),
@@ -376,6 +400,10 @@ void Placer::apply_manual_precision() {
       }
     }
     q.config.bits = e->bits;
+    if (std::find(q.allowed_bits.begin(), q.allowed_bits.end(), e->bits) == q.allowed_bits.end()) {
+      q.allowed_bits.push_back(e->bits);  // ANY: the user's width stands (warned above)
+      std::sort(q.allowed_bits.begin(), q.allowed_bits.end());
+    }
     q.half_range = weights && e->bits == 8 && overflow_eligible_.count(q.id) != 0;
   }
 }

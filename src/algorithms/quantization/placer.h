@@ -102,6 +102,8 @@ class Placer {
   void warn_unquantized_weights();
   /// `initializer.precision` of type manual: the widths of `bitwidth_per_scope`.
   void apply_manual_precision();
+  /// QuantizerSpec::allowed_bits of `q` as placed.
+  std::vector<int64_t> hw_widths(const QuantizerSpec& q) const;
 
   Constraints constraints(QuantizerGroup group, const std::string& scope) const;
   // `hw`: the HW config's choices for this quantizer (empty = unconstrained); `from_hw`: they come

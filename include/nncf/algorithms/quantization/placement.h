@@ -81,6 +81,10 @@ struct QuantizerSpec {
   std::vector<std::string> names;
   /// Weights: the parameter's name.
   std::string weight;
+  /// The widths this quantizer may take with its mode and granularity (ascending): those the HW
+  /// config lists for every op it serves (each op's list intersected), all of 2..8 where no list
+  /// applies (TRIAL, ops the HW file omits). What a mixed-precision search may choose from.
+  std::vector<int64_t> allowed_bits;
 };
 
 struct QuantizerSetup {
