@@ -312,26 +312,34 @@ void Placer::place_weight_quantizers() {
 
 // ---- manual precision ----------------------------------------------------------------------------
 
-std::vector<int64_t> Placer::hw_widths(const QuantizerSpec& q) const {
-  std::vector<int64_t> out = {2, 3, 4, 5, 6, 7, 8};
-  if (in_.hw == nullptr) return out;
-  const bool weights = q.group == QuantizerGroup::Weights;
+void Placer::hw_entries(const QuantizerSpec& q, const HwEntryVisitor& visit) const {
+  if (in_.hw == nullptr) return;
   for (const std::string& scope : q.consumer_scopes) {
     const ir::Node* n = graph_.find_node(scope);
     const HwOperation* op = nullptr;
     if (n != nullptr) trait(*n, &op);
     if (op == nullptr) continue;
-    const std::vector<QConfig>& hw = weights ? op->weights : op->activations;
-    if (hw.empty()) continue;
-    std::vector<int64_t> kept;
-    for (int64_t b : out) {
-      const bool listed = std::any_of(hw.begin(), hw.end(), [&](const QConfig& c) {
-        return c.bits == b && c.mode == q.config.mode && c.per_channel == q.config.per_channel;
-      });
-      if (listed) kept.push_back(b);
-    }
-    out = std::move(kept);
+    const std::vector<QConfig>& hw = q.group == QuantizerGroup::Weights ? op->weights : op->activations;
+    if (!hw.empty()) visit(scope, *op, hw);
   }
+}
+
+namespace {
+// Whether `hw` lists `bits` with `q`'s mode and granularity.
+bool lists_width(const std::vector<QConfig>& hw, int64_t bits, const QConfig& q) {
+  return std::any_of(hw.begin(), hw.end(), [&](const QConfig& c) {
+    return c.bits == bits && c.mode == q.mode && c.per_channel == q.per_channel;
+  });
+}
+}  // namespace
+
+std::vector<int64_t> Placer::hw_widths(const QuantizerSpec& q) const {
+  std::vector<int64_t> out = {2, 3, 4, 5, 6, 7, 8};
+  hw_entries(q, [&](const std::string&, const HwOperation&, const std::vector<QConfig>& hw) {
+    out.erase(
+        std::remove_if(out.begin(), out.end(), [&](int64_t b) { return !lists_width(hw, b, q.config); }),
+        out.end());
+  });
   return out;
 }
 
@@ -376,29 +384,18 @@ void Placer::apply_manual_precision() {
   for (const auto& [i, e] : chosen) {
     QuantizerSpec& q = setup_.quantizers[i];
     const bool weights = q.group == QuantizerGroup::Weights;
-    if (in_.hw != nullptr) {
-      for (const std::string& scope : q.consumer_scopes) {
-        const ir::Node* n = graph_.find_node(scope);
-        const HwOperation* op = nullptr;
-        if (n != nullptr) trait(*n, &op);
-        if (op == nullptr) continue;
-        const std::vector<QConfig>& hw = weights ? op->weights : op->activations;
-        if (hw.empty()) continue;
-        const bool ok = std::any_of(hw.begin(), hw.end(), [&](const QConfig& c) {
-          return c.bits == e->bits && c.mode == q.config.mode && c.per_channel == q.config.per_channel;
-        });
-        if (ok) continue;
-        std::vector<std::string> listed;
-        for (const QConfig& c : hw) listed.push_back(quantization::to_string(c));
-        QConfig wanted = q.config;
-        wanted.bits = e->bits;
-        const std::string message =
-            c10::str(e->path, ": ", quantization::to_string(wanted), " is not what ", device(),
-                     "'s HW config allows for ", op->type, " ", scope, " (", c10::Join(", ", listed), ")");
-        TORCH_CHECK(!binding, "nncf: ", file_prefix(), message);
-        warn(message);
-      }
-    }
+    hw_entries(q, [&](const std::string& scope, const HwOperation& op, const std::vector<QConfig>& hw) {
+      if (lists_width(hw, e->bits, q.config)) return;
+      std::vector<std::string> listed;
+      for (const QConfig& c : hw) listed.push_back(quantization::to_string(c));
+      QConfig wanted = q.config;
+      wanted.bits = e->bits;
+      const std::string message =
+          c10::str(e->path, ": ", quantization::to_string(wanted), " is not what ", device(),
+                   "'s HW config allows for ", op.type, " ", scope, " (", c10::Join(", ", listed), ")");
+      TORCH_CHECK(!binding, "nncf: ", file_prefix(), message);
+      warn(message);
+    });
     q.config.bits = e->bits;
     if (std::find(q.allowed_bits.begin(), q.allowed_bits.end(), e->bits) == q.allowed_bits.end()) {
       q.allowed_bits.push_back(e->bits);  // ANY: the user's width stands (warned above)

@@ -6,6 +6,7 @@
 // quantizer requests upstream, merges them, and turns each linked set into one quantizer.
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -104,6 +105,11 @@ class Placer {
   void apply_manual_precision();
   /// QuantizerSpec::allowed_bits of `q` as placed.
   std::vector<int64_t> hw_widths(const QuantizerSpec& q) const;
+  /// Calls `visit(scope, op, configs)` for each op `q` serves whose HW entry lists configurations
+  /// for `q`'s group.
+  using HwEntryVisitor = std::function<void(const std::string& scope, const HwOperation& op,
+                                            const std::vector<QConfig>& configs)>;
+  void hw_entries(const QuantizerSpec& q, const HwEntryVisitor& visit) const;
 
   Constraints constraints(QuantizerGroup group, const std::string& scope) const;
   // `hw`: the HW config's choices for this quantizer (empty = unconstrained); `from_hw`: they come
